@@ -1,0 +1,44 @@
+/**
+ * The runtime side of the machines' named effect actions. Each machine is provided once with
+ * implementations that look up the effects port of the actor running the action; the port
+ * belongs to one run, so machines stay shared and pure.
+ */
+import { type AnyActorRef, type AnyStateMachine } from 'xstate';
+import type { LockParams, Observation, SendParams } from '../machines/effects.ts';
+
+export interface EffectsPort {
+  send(p: SendParams): void;
+  lock(p: LockParams): void;
+  unlock(p: LockParams): void;
+  observe(o: Observation): void;
+}
+
+const ports = new WeakMap<AnyActorRef, EffectsPort>();
+const provided = new WeakMap<AnyStateMachine, AnyStateMachine>();
+
+function portOf(self: AnyActorRef): EffectsPort {
+  const p = ports.get(self);
+  if (!p) throw new Error(`actor ${self.id} has no effects port`);
+  return p;
+}
+
+export function bindEffects(actor: AnyActorRef, port: EffectsPort): void {
+  ports.set(actor, port);
+}
+
+/** The machine with the runtime's effects in place of its named no-op actions. */
+export function withEffects<M extends AnyStateMachine>(machine: M): M {
+  let m = provided.get(machine);
+  if (!m) {
+    m = machine.provide({
+      actions: {
+        send: ({ self }: { self: AnyActorRef }, p: SendParams) => portOf(self).send(p),
+        lock: ({ self }: { self: AnyActorRef }, p: LockParams) => portOf(self).lock(p),
+        unlock: ({ self }: { self: AnyActorRef }, p: LockParams) => portOf(self).unlock(p),
+        observe: ({ self }: { self: AnyActorRef }, p: Observation) => portOf(self).observe(p),
+      },
+    } as never) as AnyStateMachine;
+    provided.set(machine, m);
+  }
+  return m as M;
+}

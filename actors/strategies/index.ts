@@ -1,0 +1,4 @@
+export * from './strategy.ts';
+export * from './random.ts';
+export * from './pct.ts';
+export * from './replay.ts';

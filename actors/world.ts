@@ -1,0 +1,179 @@
+/**
+ * One run's world: the actors built from a scenario, the bus between them, the lock table,
+ * shared memory, the virtual clock and the data source. It lists the steps enabled now and
+ * executes the one the scheduler picks, producing the step's record.
+ */
+import { type AnyActor, createActor } from 'xstate';
+import type { ActorKind, Ports, WorldView } from '../machines/kind.ts';
+import type { ActorObservation, ActorSnapshotView, QuiescenceView, StepRecord } from '../machines/specs/types.ts';
+import type { Params, Scenario } from '../scenarios/types.ts';
+import type { MemoryPort } from '../workers/mm/memory.ts';
+import { Bus, type Envelope } from './bus.ts';
+import { VirtualClock } from './clock.ts';
+import { DataSource } from './dataSource.ts';
+import { bindEffects, withEffects } from './effects.ts';
+import { LockTable } from './locks.ts';
+
+export type EnabledStep =
+  | { key: string; thread: string; type: 'deliver'; env: Envelope }
+  | { key: string; thread: string; type: 'internal'; actor: string; event: { type: string; [k: string]: unknown } }
+  | { key: string; thread: string; type: 'timer'; seq: number; owner: string };
+
+interface Member {
+  id: string;
+  kind: ActorKind;
+  actor: AnyActor;
+}
+
+const noLogger = () => {};
+
+export class World {
+  readonly bus = new Bus();
+  readonly locks = new LockTable();
+  readonly clock = new VirtualClock();
+  readonly data: DataSource;
+  readonly mem: MemoryPort;
+  readonly members: Member[] = [];
+  private readonly byId = new Map<string, Member>();
+  private readonly view: WorldView;
+  private readonly ports: Ports;
+  /** Buffers of the step being executed. */
+  private stepObs: ActorObservation[] = [];
+  private stepSent: Envelope[] = [];
+  private cause: number | null = null;
+
+  constructor(
+    readonly scenario: Scenario,
+    readonly params: Params,
+    readonly bug: string | null,
+    data: DataSource,
+  ) {
+    this.data = data;
+    const spec = scenario.build(params, bug, data);
+    for (const l of spec.locks) this.locks.declare(l.name, l.kind);
+    this.mem = spec.memory(this.locks);
+    this.view = { canTake: (l, m) => this.locks.canTake(l, m), mem: this.mem };
+    this.ports = { data, mem: this.mem, params, bug };
+    for (const a of spec.actors) {
+      const actor = createActor(withEffects(a.kind.machine), {
+        id: a.id,
+        systemId: a.id,
+        input: a.input,
+        clock: this.clock.forActor(a.id),
+        logger: noLogger,
+      });
+      const member = { id: a.id, kind: a.kind, actor };
+      bindEffects(actor, {
+        send: (p) => this.stepSent.push(this.bus.send(a.id, p.to, p.type, p.payload, this.cause)),
+        lock: (p) => this.locks.acquire(p.lock, a.id, p.path, p.mode),
+        unlock: (p) => this.locks.release(p.lock, a.id, p.path),
+        observe: (o) => this.stepObs.push({ ...o, actor: a.id }),
+      });
+      this.members.push(member);
+      this.byId.set(a.id, member);
+    }
+    for (const m of this.members) m.actor.start();
+  }
+
+  /** Every step that can run now, in a deterministic order. */
+  enabled(): EnabledStep[] {
+    const out: EnabledStep[] = [];
+    for (const env of this.bus.heads()) {
+      const m = this.byId.get(env.to);
+      if (!m) throw new Error(`message ${env.type} from ${env.from} to unknown actor ${env.to}`);
+      const ev = { type: env.type, ...env.payload };
+      if (m.kind.accepts && !m.kind.accepts(m.actor.getSnapshot(), ev, this.view)) continue;
+      out.push({ key: `${env.from}->${env.to}`, thread: env.to, type: 'deliver', env });
+    }
+    for (const m of this.members) {
+      for (const o of m.kind.offers(m.actor.getSnapshot(), this.view)) {
+        const key = `${m.id}.${o.event.type}${o.label ? `[${o.label}]` : ''}`;
+        out.push({ key, thread: m.id, type: 'internal', actor: m.id, event: o.event as { type: string; [k: string]: unknown } });
+      }
+    }
+    const t = this.clock.nextTimer();
+    if (t) out.push({ key: `${t.owner}.timer#${t.seq}`, thread: t.owner, type: 'timer', seq: t.seq, owner: t.owner });
+    return out;
+  }
+
+  /** Execute one step and describe it. */
+  execute(step: EnabledStep, index: number): StepRecord {
+    this.stepObs = [];
+    this.stepSent = [];
+    let actorId: string;
+    let event: { type: string; [k: string]: unknown };
+    let delivered: Envelope | null = null;
+    let before: string;
+    if (step.type === 'timer') {
+      actorId = step.owner;
+      before = this.valueOf(actorId);
+      this.cause = null;
+      event = { type: 'xstate.timer', seq: step.seq };
+      this.clock.fire(step.seq);
+    } else {
+      let m: Member;
+      if (step.type === 'deliver') {
+        delivered = this.bus.take(step.env.from, step.env.to);
+        m = this.member(delivered.to);
+        event = { type: delivered.type, ...delivered.payload };
+        this.cause = delivered.id;
+        this.bus.delivered$.next(delivered);
+      } else {
+        m = this.member(step.actor);
+        event = step.event;
+        this.cause = null;
+      }
+      actorId = m.id;
+      before = this.valueOf(actorId);
+      if (m.kind.prepare) event = m.kind.prepare(m.actor.getSnapshot(), event, this.ports, m.id) as typeof event;
+      m.actor.send(event);
+    }
+    this.clock.tick();
+    return {
+      i: index,
+      t: this.clock.now,
+      step: step.key,
+      actor: actorId,
+      event,
+      before,
+      after: this.valueOf(actorId),
+      delivered,
+      sent: this.stepSent,
+      obs: this.stepObs,
+      locks: this.locks.drainEvents(),
+    };
+  }
+
+  quiescence(step: number): QuiescenceView {
+    const actors: Record<string, ActorSnapshotView> = {};
+    for (const m of this.members) {
+      const s = m.actor.getSnapshot();
+      actors[m.id] = { kind: m.kind.kind, value: valueString(s.value), context: s.context };
+    }
+    return { step, actors, undelivered: this.bus.undelivered() };
+  }
+
+  /** Context of one actor (for full traces and the inspector). */
+  contextOf(id: string): unknown {
+    return this.member(id).actor.getSnapshot().context;
+  }
+
+  stop(): void {
+    for (const m of this.members) m.actor.stop();
+    this.bus.complete();
+  }
+
+  private member(id: string): Member {
+    const m = this.byId.get(id);
+    if (!m) throw new Error(`unknown actor ${id}`);
+    return m;
+  }
+
+  private valueOf(id: string): string {
+    return valueString(this.member(id).actor.getSnapshot().value);
+  }
+}
+
+export function valueString(v: unknown): string {
+  return typeof v === 'string' ? v : JSON.stringify(v);
+}

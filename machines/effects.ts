@@ -1,0 +1,38 @@
+/**
+ * The named effect actions every kernel machine may use. Machines only *name* them (the bodies
+ * here do nothing); the runtime in actors/ supplies the real effects with `machine.provide`.
+ * That keeps every machine a pure transition function you can test without starting anything.
+ */
+import type { LockMode } from '../actors/locks.ts';
+
+export interface SendParams {
+  to: string;
+  type: string;
+  payload: Record<string, unknown>;
+}
+
+export interface LockParams {
+  lock: string;
+  /** The kernel path taking the lock, for lockdep reports. */
+  path: string;
+  mode?: LockMode;
+}
+
+/** Something a monitor may observe that is not a message: heap and protocol events. */
+export interface Observation {
+  what: string;
+  [key: string]: unknown;
+}
+
+export const effectActions = {
+  /** Put an envelope on the bus; the scheduler decides when it is delivered. */
+  send: (_: unknown, _params: SendParams) => {},
+  /** Take a kernel lock (the step was only enabled because it can be taken). */
+  lock: (_: unknown, _params: LockParams) => {},
+  /** Drop a kernel lock. */
+  unlock: (_: unknown, _params: LockParams) => {},
+  /** Report an observation (allocation, free, use of an object, a drop) to the monitors. */
+  observe: (_: unknown, _params: Observation) => {},
+};
+
+export type EffectActionName = keyof typeof effectActions;

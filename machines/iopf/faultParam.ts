@@ -1,0 +1,306 @@
+/**
+ * struct iommu_fault_param of one device, with the io-pgfault.c paths that work on it:
+ * iommu_report_device_fault() (partial list, group assembly per grpid, the attach-handle /
+ * iopf_handler lookup), iopf_group_response(), iopf_free_group(), iopf_queue_discard_partial()
+ * and iopf_queue_remove_device().
+ *
+ * Locks and ownership, as documented in the kernel:
+ *   partial   fault_param->lock
+ *   pending   fault_param->lock  (fault_param->faults: groups whose response is still owed)
+ *   users     refcount: 1 for the queue link (iopf_queue_add_device .. remove_device),
+ *             1 per iopf_group (iommu_report_device_fault .. iopf_free_group)
+ *   linked    queue->lock + dev->iommu->lock (param->lock)
+ * The report path drops fault_param->lock before calling the domain's iopf_handler; that
+ * window is the `dispatching` state, a real scheduling point.
+ */
+import { assign, enqueueActions, setup } from 'xstate';
+import { effectActions } from '../effects.ts';
+import { defineKind } from '../kind.ts';
+import { type IopfGroup, type PageRequest, type RespCode, responseFor } from './types.ts';
+
+export interface PendingGroup {
+  gid: string;
+  last: PageRequest;
+}
+
+export interface FaultParamContext {
+  id: string;
+  dev: string;
+  iommu: string;
+  wq: string;
+  queueLock: string;
+  paramLock: string;
+  lock: string;
+  /** List order: head first. list_add() puts a new partial at the head. */
+  partial: PageRequest[];
+  pending: PendingGroup[];
+  users: number;
+  linked: boolean;
+  nextGroup: number;
+  /** Group assembled by the report path, handler not yet called (lock dropped). */
+  inflight: IopfGroup | null;
+  /** PASIDs with a domain attached that has an iopf_handler (an SVA bond). */
+  boundPasids: number[];
+  grouping: 'list' | 'map';
+  bug: string | null;
+  /** Partial entries examined while assembling groups (the cost the thread discusses). */
+  lookupSteps: number;
+}
+
+export interface FaultParamInput {
+  id: string;
+  dev: string;
+  iommu: string;
+  wq: string;
+  boundPasids: number[];
+  grouping: 'list' | 'map';
+  bug: string | null;
+}
+
+type FaultParamEvent =
+  | { type: 'REPORT_FAULT'; fault: PageRequest; allocFail?: boolean }
+  | { type: 'CALL_HANDLER' }
+  | { type: 'GROUP_DONE'; group: IopfGroup; status: RespCode }
+  | { type: 'DISCARD_PARTIAL' }
+  | { type: 'QUEUE_REMOVE_DEVICE' };
+
+const objOf = (c: FaultParamContext) => `fault_param:${c.dev}`;
+
+/** The part of xstate's enqueue the helpers below use: named effect actions only. */
+type Enqueue = (action: { type: 'send' | 'lock' | 'unlock' | 'observe'; params: object }) => void;
+
+/** iopf_group_response(): answer only if the group is still pending (not answered, not removed). */
+function groupResponse(c: FaultParamContext, enqueue: Enqueue, group: IopfGroup, code: RespCode, path: string): PendingGroup[] {
+  enqueue({ type: 'lock', params: { lock: c.lock, path } });
+  const isPending = c.pending.some((p) => p.gid === group.gid);
+  const last = group.faults[group.faults.length - 1];
+  if (isPending || c.bug === 'response-after-removal') {
+    const resp = responseFor(last, code, { dropPasid: c.bug === 'response-missing-pasid' });
+    enqueue({ type: 'send', params: { to: c.iommu, type: 'PAGE_RESPONSE_CMD', payload: { resp } } });
+  }
+  enqueue({ type: 'unlock', params: { lock: c.lock, path } });
+  return c.pending.filter((p) => p.gid !== group.gid);
+}
+
+/** iopf_free_group(): free the partials and the group, then put the group's reference. */
+function freeGroup(c: FaultParamContext, enqueue: Enqueue, group: IopfGroup, users: number): number {
+  enqueue({ type: 'observe', params: { what: 'free', obj: group.gid, by: 'iopf_free_group' } });
+  const left = users - 1;
+  if (left === 0) enqueue({ type: 'observe', params: { what: 'free', obj: objOf(c), by: 'iopf_put_dev_fault_param' } });
+  return left;
+}
+
+/** Every path dereferences the fault parameter: the heap monitor sees each use. */
+const useParam = {
+  type: 'observe' as const,
+  params: ({ context, event }: { context: FaultParamContext; event: { type: string } }) => ({ what: 'use', obj: objOf(context), by: event.type }),
+};
+
+export const faultParamMachine = setup({
+  types: {
+    context: {} as FaultParamContext,
+    events: {} as FaultParamEvent,
+    input: {} as FaultParamInput,
+  },
+  actions: {
+    ...effectActions,
+    reportFault: enqueueActions(({ context: c, event, enqueue }) => {
+      if (event.type !== 'REPORT_FAULT') return;
+      const f = event.fault;
+      if (!c.linked) {
+        // WARN_ON(!iopf_param): the fault is dropped.
+        enqueue({ type: 'observe', params: { what: 'report-nodev', reqId: f.reqId } });
+        return;
+      }
+      if (f.kind !== 'page-req') {
+        enqueue({ type: 'observe', params: { what: 'report-eopnotsupp', reqId: f.reqId } });
+        return;
+      }
+      if (!f.last) {
+        if (event.allocFail) {
+          // report_partial_fault(): kzalloc failed, the request is lost (dev_err).
+          enqueue({ type: 'observe', params: { what: 'partial-lost', reqId: f.reqId, dev: f.dev, grpid: f.grpid } });
+          return;
+        }
+        enqueue({ type: 'lock', params: { lock: c.lock, path: 'report_partial_fault' } });
+        enqueue(assign({ partial: [f, ...c.partial] }));
+        enqueue({ type: 'unlock', params: { lock: c.lock, path: 'report_partial_fault' } });
+        return;
+      }
+      if (event.allocFail && c.bug === 'partial-leak-on-alloc-failure') {
+        // The pre-fix -ENOMEM path: return before cleanup_partial; the driver's caller answers
+        // the failed report INVALID (VT-d handle_bad_prq_event).
+        const resp = responseFor(f, 'INVALID');
+        enqueue({ type: 'send', params: { to: c.iommu, type: 'PAGE_RESPONSE_CMD', payload: { resp } } });
+        return;
+      }
+      // iopf_group_alloc(): on allocation failure the abort group on the stack is used.
+      const gid = `group:${c.dev}#${c.nextGroup}`;
+      const path = 'iopf_group_alloc';
+      enqueue({ type: 'lock', params: { lock: c.lock, path } });
+      const { moved, kept, examined } = collectPartials(c, f.grpid);
+      const group: IopfGroup = { gid, dev: c.dev, faults: [...moved, f], abort: !!event.allocFail };
+      enqueue({ type: 'observe', params: { what: 'group-assembled', gid, dev: c.dev, grpid: f.grpid, reqIds: group.faults.map((x) => x.reqId) } });
+      enqueue({ type: 'observe', params: { what: 'alloc', obj: gid } });
+      enqueue(
+        assign({
+          partial: kept,
+          pending: [...c.pending, { gid, last: f }],
+          users: c.users + 1,
+          nextGroup: c.nextGroup + 1,
+          inflight: group,
+          lookupSteps: c.lookupSteps + examined,
+        }),
+      );
+      enqueue({ type: 'unlock', params: { lock: c.lock, path } });
+    }),
+    callHandler: enqueueActions(({ context: c, enqueue }) => {
+      const group = c.inflight;
+      if (!group) return;
+      const last = group.faults[group.faults.length - 1];
+      const bound = last.pasidValid && c.boundPasids.includes(last.pasid);
+      if (!group.abort && bound) {
+        // iommu_sva_iopf_handler(): queue_work(); it now owns the group.
+        enqueue({ type: 'send', params: { to: c.wq, type: 'QUEUE_WORK', payload: { group } } });
+        enqueue(assign({ inflight: null }));
+        return;
+      }
+      if (!group.abort && c.bug === 'no-response-without-handler') {
+        // No handler: the group is freed and nobody answers the device.
+        const users = freeGroup(c, enqueue as unknown as Enqueue, group, c.users);
+        enqueue(assign({ inflight: null, users, pending: c.pending.filter((p) => p.gid !== group.gid) }));
+        return;
+      }
+      // err_abort: answer FAILURE for an abort group, INVALID when no handler is attached.
+      const code: RespCode = group.abort ? 'FAILURE' : 'INVALID';
+      const pending = groupResponse(c, enqueue as unknown as Enqueue, group, code, 'iommu_report_device_fault:err_abort');
+      const users = freeGroup(c, enqueue as unknown as Enqueue, group, c.users);
+      enqueue(assign({ inflight: null, users, pending }));
+    }),
+    groupDone: enqueueActions(({ context: c, event, enqueue }) => {
+      if (event.type !== 'GROUP_DONE') return;
+      const pending = groupResponse(c, enqueue as unknown as Enqueue, event.group, event.status, 'iopf_group_response');
+      const users = freeGroup(c, enqueue as unknown as Enqueue, event.group, c.users);
+      enqueue(assign({ pending, users }));
+    }),
+    discardPartial: enqueueActions(({ context: c, enqueue }) => {
+      const path = 'iopf_queue_discard_partial';
+      enqueue({ type: 'lock', params: { lock: c.queueLock, path } });
+      enqueue({ type: 'lock', params: { lock: c.lock, path } });
+      if (c.partial.length > 0) {
+        enqueue({ type: 'observe', params: { what: 'partial-discarded', dev: c.dev, reqIds: c.partial.map((p) => p.reqId) } });
+      }
+      enqueue(assign({ partial: [] }));
+      enqueue({ type: 'unlock', params: { lock: c.lock, path } });
+      enqueue({ type: 'unlock', params: { lock: c.queueLock, path } });
+    }),
+    removeDevice: enqueueActions(({ context: c, enqueue }) => {
+      const path = 'iopf_queue_remove_device';
+      enqueue({ type: 'lock', params: { lock: c.queueLock, path } });
+      enqueue({ type: 'lock', params: { lock: c.paramLock, path } });
+      enqueue({ type: 'lock', params: { lock: c.lock, path } });
+      if (c.partial.length > 0) {
+        enqueue({ type: 'observe', params: { what: 'partial-discarded', dev: c.dev, reqIds: c.partial.map((p) => p.reqId) } });
+      }
+      for (const p of c.pending) {
+        const resp = responseFor(p.last, 'INVALID', { dropPasid: c.bug === 'response-missing-pasid' });
+        enqueue({ type: 'send', params: { to: c.iommu, type: 'PAGE_RESPONSE_CMD', payload: { resp } } });
+      }
+      enqueue({ type: 'unlock', params: { lock: c.lock, path } });
+      // Drop the reference owned by iopf_queue_add_device(); groups still hold theirs.
+      const users = c.users - 1;
+      const kfree = users === 0 || c.bug === 'fault-param-freed-on-removal';
+      if (kfree) enqueue({ type: 'observe', params: { what: 'free', obj: objOf(c), by: path } });
+      enqueue(assign({ partial: [], pending: [], linked: false, users: kfree ? 0 : users }));
+      enqueue({ type: 'unlock', params: { lock: c.paramLock, path } });
+      enqueue({ type: 'unlock', params: { lock: c.queueLock, path } });
+      enqueue({ type: 'send', params: { to: c.iommu, type: 'DEVICE_REMOVED', payload: { dev: c.dev } } });
+    }),
+  },
+  guards: {
+    dispatchingGroup: ({ context }) => context.inflight !== null,
+  },
+}).createMachine({
+  id: 'faultParam',
+  context: ({ input }) => ({
+    id: input.id,
+    dev: input.dev,
+    iommu: input.iommu,
+    wq: input.wq,
+    queueLock: 'queue->lock',
+    paramLock: `${input.dev}:param->lock`,
+    lock: `${input.dev}:fault_param->lock`,
+    partial: [],
+    pending: [],
+    users: 1,
+    linked: true,
+    nextGroup: 0,
+    inflight: null,
+    boundPasids: input.boundPasids,
+    grouping: input.grouping,
+    bug: input.bug,
+    lookupSteps: 0,
+  }),
+  initial: 'idle',
+  on: {
+    GROUP_DONE: { actions: [useParam, 'groupDone'] },
+    DISCARD_PARTIAL: { actions: [useParam, 'discardPartial'] },
+    QUEUE_REMOVE_DEVICE: { actions: [useParam, 'removeDevice'] },
+  },
+  states: {
+    /** The page-request thread is not inside this device's report path. */
+    idle: {
+      on: {
+        REPORT_FAULT: [{ actions: [useParam, 'reportFault'] }],
+      },
+      always: { guard: 'dispatchingGroup', target: 'dispatching' },
+    },
+    /** fault_param->lock dropped; the thread is about to call the domain's iopf_handler. */
+    dispatching: {
+      on: {
+        CALL_HANDLER: { target: 'idle', actions: [useParam, 'callHandler'] },
+      },
+    },
+  },
+});
+
+/**
+ * Take the partials of `grpid` out of the list. `list` walks the whole partial list as the
+ * kernel does; `map` is the per-grpid index the thread proposes (rb-tree / xarray), which
+ * examines only that group's entries. Both keep arrival order (oldest first).
+ */
+function collectPartials(c: FaultParamContext, grpid: number): { moved: PageRequest[]; kept: PageRequest[]; examined: number } {
+  const moved: PageRequest[] = [];
+  const kept: PageRequest[] = [];
+  for (const p of c.partial) {
+    // list_move() to the head of group->faults: walking newest-first yields oldest-first.
+    if (p.grpid === grpid) moved.unshift(p);
+    else kept.push(p);
+  }
+  const examined = c.grouping === 'map' ? moved.length : c.partial.length;
+  return { moved, kept, examined };
+}
+
+export const faultParamKind = defineKind({
+  kind: 'faultParam',
+  machine: faultParamMachine,
+  offers(snap) {
+    return snap.value === 'dispatching' ? [{ event: { type: 'CALL_HANDLER' } }] : [];
+  },
+  accepts(snap, event, view) {
+    const c = snap.context;
+    // The page-request thread is blocked in our handler window: it cannot report again yet.
+    if (event.type === 'REPORT_FAULT') return snap.value === 'idle' && view.canTake(c.lock);
+    if (event.type === 'QUEUE_REMOVE_DEVICE') return view.canTake(c.queueLock) && view.canTake(c.paramLock) && view.canTake(c.lock);
+    if (event.type === 'DISCARD_PARTIAL') return view.canTake(c.queueLock) && view.canTake(c.lock);
+    return view.canTake(c.lock);
+  },
+  prepare(snap, event, ports, self) {
+    if (event.type !== 'REPORT_FAULT') return event;
+    const f = (event as unknown as { fault: PageRequest }).fault;
+    if (f.kind !== 'page-req' || !snap.context.linked) return event;
+    const what = f.last ? 'group' : 'partial';
+    const allocFail = ports.data.chance(`kzalloc:${self}:${what}`, Number(ports.params.allocFailRate));
+    return { ...event, allocFail };
+  },
+});

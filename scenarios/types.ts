@@ -1,0 +1,58 @@
+/**
+ * A scenario: topology, workload, parameters, the monitors that apply, and its bug variants.
+ */
+import type { DataSource } from '../actors/dataSource.ts';
+import type { LockKind, LockTable } from '../actors/locks.ts';
+import type { ActorKind } from '../machines/kind.ts';
+import type { Monitor, QuiescenceView } from '../machines/specs/types.ts';
+import type { MemoryPort } from '../workers/mm/memory.ts';
+
+export type ParamValue = number | boolean | string;
+export type Params = Record<string, ParamValue>;
+
+export interface ParamSpec {
+  name: string;
+  description: string;
+  type: 'int' | 'number' | 'boolean' | 'enum';
+  default: ParamValue;
+  min?: number;
+  max?: number;
+  values?: string[];
+}
+
+export interface BugVariant {
+  name: string;
+  summary: string;
+  /** Kernel commit or thread it comes from. */
+  reference: string;
+  /** Parameter defaults this variant needs to be reachable (user --set still wins). */
+  params?: Params;
+  /** The monitor expected to catch it. */
+  caughtBy: string;
+}
+
+export interface ActorSpec {
+  id: string;
+  kind: ActorKind;
+  input: unknown;
+}
+
+export interface WorldSpec {
+  actors: ActorSpec[];
+  locks: { name: string; kind: LockKind }[];
+  memory(locks: LockTable): MemoryPort;
+}
+
+export interface Scenario {
+  name: string;
+  description: string;
+  parameters: ParamSpec[];
+  bugs: BugVariant[];
+  monitors: Monitor[];
+  /** Build the world; workload draws come from `data` (recorded in the schedule). */
+  build(params: Params, bug: string | null, data: DataSource): WorldSpec;
+  /** Rough step count of one run, for PCT's change points. */
+  stepEstimate(params: Params): number;
+  /** Costs and counters of a finished run. */
+  metrics(q: QuiescenceView): Record<string, number>;
+}
