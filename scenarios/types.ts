@@ -27,8 +27,8 @@ export interface BugVariant {
   reference: string;
   /** Parameter defaults this variant needs to be reachable (user --set still wins). */
   params?: Params;
-  /** The monitor expected to catch it. */
-  caughtBy: string;
+  /** The monitors that catch it (whichever the interleaving reaches first). */
+  caughtBy: string[];
 }
 
 export interface ActorSpec {

@@ -1,0 +1,53 @@
+/**
+ * Shrink a failing schedule: fewer injected faults, then fewer steps. A candidate is kept when
+ * a lenient replay of it still fails with the same monitor in no more steps; what is kept is the
+ * schedule that run actually took, so it replays strictly.
+ */
+import type { RunResult } from './run.ts';
+import { type ReplayTarget, replaySchedule } from './replayRun.ts';
+import type { Schedule } from './schedule.ts';
+
+/** Data choices that inject a fault; shrinking tries to turn each off. */
+const FAULT_LABEL = /^(kzalloc:|workload:[^:]+:(unplug|unrecoverable)$)/;
+
+export interface ShrinkResult {
+  schedule: Schedule;
+  result: RunResult;
+  attempts: number;
+}
+
+export function shrink(t: ReplayTarget, start: Schedule, monitor: string, budget = 300): ShrinkResult {
+  let best = start;
+  let bestRun = replaySchedule(t, start);
+  let attempts = 1;
+  const better = (cand: Schedule): boolean => {
+    if (attempts >= budget) return false;
+    attempts++;
+    const r = replaySchedule(t, cand, { lenient: true });
+    if (r.violation?.monitor !== monitor || r.steps > bestRun.steps) return false;
+    const strict = replaySchedule(t, r.schedule);
+    if (strict.violation?.monitor !== monitor) return false;
+    best = r.schedule;
+    bestRun = strict;
+    return true;
+  };
+
+  // Fewer faults: switch off one injected fault at a time.
+  for (let i = 0; i < best.data.length; i++) {
+    const d = best.data[i];
+    if (d.value === 1 && FAULT_LABEL.test(d.label)) {
+      const data = best.data.map((x, j) => (j === i ? { ...x, value: 0 } : x));
+      better({ ...best, data });
+    }
+  }
+
+  // Fewer steps: drop chunks of choices, halving the chunk size (ddmin-like).
+  for (let chunk = Math.max(1, Math.floor(best.choices.length / 2)); chunk >= 1; chunk = Math.floor(chunk / 2)) {
+    for (let at = 0; at < best.choices.length && attempts < budget; ) {
+      const choices = [...best.choices.slice(0, at), ...best.choices.slice(at + chunk)];
+      if (!better({ ...best, choices })) at += chunk;
+    }
+    if (chunk === 1) break;
+  }
+  return { schedule: best, result: bestRun, attempts };
+}

@@ -1,0 +1,57 @@
+/**
+ * `pagerace replay <repro.json>`: re-execute the schedule exactly. If the model no longer fits
+ * it, say at which step and what the schedule expected.
+ */
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { ReproError, readRepro } from '../../actors/repro.ts';
+import { replaySchedule } from '../../actors/replayRun.ts';
+import { checkParams, findBug, findScenario } from '../params.ts';
+import { fail } from '../usage.ts';
+
+export async function replayCommand(file: string, f: { trace?: string; json?: boolean }): Promise<number> {
+  let repro;
+  try {
+    repro = readRepro(file);
+  } catch (e) {
+    if (e instanceof ReproError) fail(e.message);
+    throw e;
+  }
+  const scenario = findScenario(repro.scenario);
+  const bug = findBug(scenario, repro.bug ?? undefined);
+  const params = checkParams(scenario, repro.parameters, file);
+  let out: WriteStream | null = null;
+  if (f.trace) {
+    out = createWriteStream(f.trace);
+    await new Promise<void>((resolve, reject) => {
+      out!.once('open', () => resolve());
+      out!.once('error', (e: NodeJS.ErrnoException) => reject(new ReproError(`cannot write trace file ${f.trace}: ${e.code ?? e.message}`)));
+    }).catch((e) => fail((e as Error).message));
+    out.write(JSON.stringify({ header: { scenario: scenario.name, parameters: params, bug, repro: file, schedule: repro.schedule } }) + '\n');
+  }
+  const r = replaySchedule({ scenario, params, bug, maxSteps: repro.maxSteps }, repro.schedule, {
+    onTrace: out ? (l) => out!.write(l + '\n') : undefined,
+    contexts: true,
+  });
+  if (out) {
+    out.write(JSON.stringify({ end: { steps: r.steps, violation: r.violation, traceHash: r.traceHash, divergence: r.divergence ?? null } }) + '\n');
+    await new Promise<void>((resolve) => out!.end(resolve));
+  }
+  const violation = r.violation ? { monitor: r.violation.monitor, message: r.violation.message, step: r.violation.step } : null;
+  if (f.json) {
+    process.stdout.write(JSON.stringify({ violation, steps: r.steps, traceHash: r.traceHash, ...(r.divergence ? { divergence: r.divergence } : {}) }) + '\n');
+  }
+  if (r.divergence) {
+    process.stderr.write(`pagerace replay: ${file}: ${r.divergence.message}\n`);
+    return 2;
+  }
+  const lines = [`pagerace replay ${file}: ${r.steps} steps, trace ${r.traceHash}`];
+  if (violation) {
+    const same = violation.monitor === repro.violation?.monitor;
+    lines.push(`VIOLATION ${violation.monitor} at step ${violation.step}${same ? ' (as recorded)' : ` (the repro recorded ${repro.violation?.monitor})`}`, `  ${violation.message}`);
+  } else {
+    lines.push(`no violation (the repro recorded ${repro.violation?.monitor ?? 'none'})`);
+  }
+  if (f.trace) lines.push(`  trace written to ${f.trace}`);
+  process.stderr.write(lines.join('\n') + '\n');
+  return violation ? 1 : 0;
+}

@@ -1,0 +1,69 @@
+/**
+ * The `pagerace` command. Exit codes: 0 nothing found, 1 a violation found (or reproduced),
+ * 2 bad input (one line, no stack trace).
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { exploreCommand } from './commands/explore.ts';
+import { listCommand } from './commands/list.ts';
+import { replayCommand } from './commands/replay.ts';
+import { UsageError } from './usage.ts';
+
+const collect = (v: string, prev: string[]) => [...prev, v];
+
+export function buildProgram(setExit: (code: number) => void): Command {
+  const program = new Command('pagerace')
+    .description('race-condition explorer for the Linux kernel IOMMU fault-handling and DMA-page protocols')
+    .exitOverride()
+    .configureOutput({ outputError: (s, write) => write(`pagerace: ${s.replace(/^error: /, '')}`) })
+    .showSuggestionAfterError(true);
+
+  program
+    .command('list')
+    .description('scenarios, their parameters with defaults, bug variants and monitors')
+    .option('--json', 'machine-readable output')
+    .action((o) => setExit(listCommand(o)));
+
+  program
+    .command('explore')
+    .description('run many schedules; stop at the first violation and write a repro file')
+    .argument('<scenario>', 'scenario name (see `pagerace list`)')
+    .option('--runs <n>', 'number of runs', '1000')
+    .option('--seed <s>', 'exploration seed', '1')
+    .addOption(new Option('--strategy <name>', 'scheduling strategy: random or pct').default('random'))
+    .option('--depth <d>', 'PCT depth d', '3')
+    .option('--bug <name>', 'switch on a historical bug variant')
+    .option('--set <key=value>', 'set a scenario parameter (repeatable)', collect, [])
+    .option('--max-steps <k>', 'step bound per run', '20000')
+    .option('--out <dir>', 'where repro files go', 'repros')
+    .option('--json', 'print one JSON object on stdout')
+    .action((scenario, o) => setExit(exploreCommand(scenario, o)));
+
+  program
+    .command('replay')
+    .description('re-execute a repro file exactly')
+    .argument('<repro>', 'repro JSON file written by explore')
+    .option('--trace <file>', 'write the trace as JSON Lines')
+    .option('--json', 'print one JSON object on stdout')
+    .action(async (file, o) => setExit(await replayCommand(file, o)));
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let code = 0;
+  const program = buildProgram((c) => (code = c));
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // Help and version are not errors; commander has already printed its one line otherwise.
+      return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help' ? 0 : 2;
+    }
+    if (e instanceof UsageError) {
+      process.stderr.write(`pagerace: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,78 @@
+/** Scenario lookup and `--set key=value` parsing against the scenario's parameter specs. */
+import { scenarios } from '../scenarios/index.ts';
+import type { ParamSpec, ParamValue, Params, Scenario } from '../scenarios/types.ts';
+import { fail } from './usage.ts';
+
+export function findScenario(name: string): Scenario {
+  const s = scenarios[name];
+  if (!s) fail(`unknown scenario "${name}"; scenarios: ${Object.keys(scenarios).join(', ')}`);
+  return s;
+}
+
+export function findBug(s: Scenario, name: string | undefined): string | null {
+  if (name === undefined) return null;
+  if (!s.bugs.some((b) => b.name === name)) fail(`unknown bug "${name}" for scenario ${s.name}; bugs: ${s.bugs.map((b) => b.name).join(', ')}`);
+  return name;
+}
+
+export function defaults(s: Scenario, bug: string | null): Params {
+  const p: Params = Object.fromEntries(s.parameters.map((x) => [x.name, x.default]));
+  const variant = s.bugs.find((b) => b.name === bug);
+  return { ...p, ...(variant?.params ?? {}) };
+}
+
+export function applySets(s: Scenario, base: Params, sets: string[]): Params {
+  const p = { ...base };
+  for (const kv of sets) {
+    const eq = kv.indexOf('=');
+    if (eq <= 0) fail(`--set takes key=value, got "${kv}"; parameters: ${s.parameters.map((x) => x.name).join(', ')}`);
+    const key = kv.slice(0, eq);
+    const spec = s.parameters.find((x) => x.name === key);
+    if (!spec) fail(`unknown parameter "${key}" for scenario ${s.name}; parameters: ${s.parameters.map((x) => x.name).join(', ')}`);
+    p[key] = parseValue(spec, kv.slice(eq + 1));
+  }
+  return p;
+}
+
+/** Check a whole parameter object (from a repro file). */
+export function checkParams(s: Scenario, p: Record<string, unknown>, where: string): Params {
+  const out = defaults(s, null);
+  for (const [k, v] of Object.entries(p)) {
+    const spec = s.parameters.find((x) => x.name === k);
+    if (!spec) fail(`${where}: unknown parameter "${k}" for scenario ${s.name}; parameters: ${s.parameters.map((x) => x.name).join(', ')}`);
+    out[k] = parseValue(spec, String(v), where);
+  }
+  return out;
+}
+
+function parseValue(spec: ParamSpec, raw: string, where = '--set'): ParamValue {
+  const allowed = describe(spec);
+  switch (spec.type) {
+    case 'boolean':
+      if (raw === 'true' || raw === 'false') return raw === 'true';
+      return fail(`${where} ${spec.name}: "${raw}" is not allowed; ${allowed}`);
+    case 'enum':
+      if (spec.values!.includes(raw)) return raw;
+      return fail(`${where} ${spec.name}: "${raw}" is not allowed; ${allowed}`);
+    case 'int':
+    case 'number': {
+      const n = raw.trim() === '' ? NaN : Number(raw);
+      const ok = Number.isFinite(n) && (spec.type === 'number' || Number.isInteger(n)) && n >= (spec.min ?? -Infinity) && n <= (spec.max ?? Infinity);
+      if (!ok) fail(`${where} ${spec.name}: "${raw}" is not allowed; ${allowed}`);
+      return n;
+    }
+  }
+}
+
+export function describe(spec: ParamSpec): string {
+  switch (spec.type) {
+    case 'boolean':
+      return 'true or false';
+    case 'enum':
+      return `one of ${spec.values!.join(', ')}`;
+    case 'int':
+      return `a whole number from ${spec.min} to ${spec.max}`;
+    case 'number':
+      return `a number from ${spec.min} to ${spec.max}`;
+  }
+}

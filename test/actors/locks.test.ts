@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { LockTable } from '../../actors/locks.ts';
+
+describe('LockTable', () => {
+  it('blocks a writer while held and allows many readers', () => {
+    const t = new LockTable();
+    t.declare('mmap_lock', 'rwsem');
+    t.acquire('mmap_lock', 'kw0', 'fault', 'read');
+    t.acquire('mmap_lock', 'kw1', 'fault', 'read');
+    expect(t.canTake('mmap_lock', 'write')).toBe(false);
+    expect(t.canTake('mmap_lock', 'read')).toBe(true);
+    t.release('mmap_lock', 'kw0', 'fault');
+    t.release('mmap_lock', 'kw1', 'fault');
+    expect(t.canTake('mmap_lock', 'write')).toBe(true);
+    t.acquire('mmap_lock', 'proc', 'munmap', 'write');
+    expect(t.canTake('mmap_lock', 'read')).toBe(false);
+    expect(t.snapshot()).toEqual(['mmap_lock:proc']);
+  });
+
+  it('refuses to take a held lock and to release one not held', () => {
+    const t = new LockTable();
+    t.declare('a', 'mutex');
+    t.acquire('a', 'x', 'p');
+    expect(() => t.acquire('a', 'y', 'q')).toThrow(/held by x/);
+    expect(() => t.release('a', 'y', 'q')).toThrow(/does not hold/);
+  });
+
+  it('reports a lock-order inversion with both locks and both paths', () => {
+    const t = new LockTable();
+    t.declare('queue->lock', 'mutex');
+    t.declare('fault_param->lock', 'mutex');
+    t.acquire('queue->lock', 'a', 'remove_device');
+    t.acquire('fault_param->lock', 'a', 'remove_device');
+    t.release('fault_param->lock', 'a', 'remove_device');
+    t.release('queue->lock', 'a', 'remove_device');
+    expect(t.inversions).toEqual([]);
+    t.acquire('fault_param->lock', 'b', 'bad_path');
+    t.acquire('queue->lock', 'b', 'bad_path');
+    expect(t.inversions).toEqual([{ first: 'fault_param->lock', second: 'queue->lock', path: 'bad_path', otherPath: 'remove_device' }]);
+  });
+});

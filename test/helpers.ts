@@ -1,0 +1,44 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { runOnce, type RunResult } from '../actors/run.ts';
+import { makeStrategy, type StrategyName } from '../actors/strategies/make.ts';
+import { runSeed } from '../actors/prng.ts';
+import { iopfScenario } from '../scenarios/iopf/index.ts';
+import type { Params } from '../scenarios/types.ts';
+
+export const ROOT = join(fileURLToPath(new URL('.', import.meta.url)), '..');
+export const BIN = join(ROOT, 'bin', 'pagerace.js');
+
+export function iopfDefaults(over: Params = {}): Params {
+  return { ...Object.fromEntries(iopfScenario.parameters.map((p) => [p.name, p.default])), ...over };
+}
+
+export function iopfRun(seed: number, opts: { bug?: string | null; strategy?: StrategyName; params?: Params; onTrace?: (l: string) => void } = {}): RunResult {
+  const params = iopfDefaults(opts.params);
+  return runOnce({
+    scenario: iopfScenario,
+    params,
+    bug: opts.bug ?? null,
+    seed,
+    strategy: makeStrategy(opts.strategy ?? 'random', seed, { depth: 3, steps: iopfScenario.stepEstimate(params) }),
+    maxSteps: 20000,
+    onTrace: opts.onTrace,
+  });
+}
+
+/** Run seeds of an exploration the way `explore` derives them. */
+export function seedOf(seed: number, run: number): number {
+  return runSeed(seed, run);
+}
+
+export interface CliResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function cli(args: string[], cwd = ROOT): CliResult {
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', timeout: 120_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}

@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { explore } from '../../actors/explore.ts';
+import { iopfScenario } from '../../scenarios/iopf/index.ts';
+import { iopfDefaults } from '../helpers.ts';
+
+const base = { scenario: iopfScenario, bug: null, seed: 2026, depth: 3, maxSteps: 20000 };
+
+describe('fixed IOPF model', () => {
+  it('is clean over 5,000 random-walk runs', () => {
+    const r = explore({ ...base, params: iopfDefaults(), runs: 5000, strategy: 'random' });
+    expect(r.firstViolation).toBeNull();
+    expect(r.runs).toBe(5000);
+    // The runs really exercise the paths the monitors judge.
+    expect(r.metrics.quiescentRuns).toBe(5000);
+    expect(r.metrics.prqOverflows).toBeGreaterThan(0);
+    expect(r.metrics.failureResponses).toBeGreaterThan(0);
+    expect(r.metrics.groupsQueued).toBeGreaterThan(5000);
+  });
+
+  it('is clean over 2,000 PCT runs (depth 3)', () => {
+    const r = explore({ ...base, params: iopfDefaults(), runs: 2000, strategy: 'pct' });
+    expect(r.firstViolation).toBeNull();
+    expect(r.metrics.pctBound).toBeGreaterThan(0);
+  });
+
+  it('is clean with map grouping and a deep queue, and the map examines fewer partials', () => {
+    const list = explore({ ...base, params: iopfDefaults({ prqDepth: 512, groupsPerDevice: 8, maxGroupSize: 6, outstanding: 32 }), runs: 300, strategy: 'random' });
+    const map = explore({ ...base, params: iopfDefaults({ prqDepth: 512, groupsPerDevice: 8, maxGroupSize: 6, outstanding: 32, grouping: 'map' }), runs: 300, strategy: 'random' });
+    expect(list.firstViolation).toBeNull();
+    expect(map.firstViolation).toBeNull();
+    expect(map.metrics.groupLookupSteps).toBeLessThan(list.metrics.groupLookupSteps);
+  });
+});
