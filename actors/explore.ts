@@ -122,6 +122,7 @@ export function finishExplore(o: ExploreOptions, ranges: RangeResult[]): Explore
     }
   }
   metrics.meanSteps = runs ? Math.round((steps / runs) * 10) / 10 : 0;
+  Object.assign(metrics, o.scenario.derive?.(metrics) ?? {});
   if (o.strategy === 'pct') metrics.pctBound = pctBound(Math.max(1, maxThreads), Math.max(1, maxRunSteps), o.depth);
   let firstViolation: FoundViolation | null = null;
   if (failing) {

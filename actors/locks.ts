@@ -1,8 +1,8 @@
 /**
  * Kernel locks as first-class resources. A step that needs a lock is enabled only when the
- * lock can be taken (`canTake`); every acquire and release is recorded for the trace; and a
- * lockdep-style order graph reports an inversion the first time two locks are taken in both
- * orders, naming both locks and both paths.
+ * lock can be taken (`canTake`); every acquire and release is recorded in the step's trace
+ * record, where the lockdep monitor (machines/specs/lockdep.ts) checks lock order and sleeping
+ * with a spinlock held.
  */
 export type LockKind = 'mutex' | 'spinlock' | 'rwsem';
 export type LockMode = 'read' | 'write';
@@ -17,29 +17,22 @@ interface LockState {
 export interface LockEvent {
   op: 'acquire' | 'release';
   lock: string;
+  kind: LockKind;
   mode: LockMode;
   by: string;
   /** What the holder was doing, e.g. "iopf_queue_remove_device". */
   path: string;
-}
-
-export interface LockOrderViolation {
-  first: string;
-  second: string;
-  /** Path that took `first` then `second`. */
-  path: string;
-  /** Earlier path that took `second` then `first`. */
-  otherPath: string;
+  /** Taken in the fault-reporting (threaded IRQ) context. */
+  irq?: boolean;
+  /** Order within the step, shared with observations (set by the runtime). */
+  seq?: number;
 }
 
 export class LockTable {
   private readonly locks = new Map<string, LockState>();
   /** Locks currently held by each thread of control, in acquisition order. */
   private readonly held = new Map<string, string[]>();
-  /** "A>B" -> the path that first took A then B. */
-  private readonly order = new Map<string, string>();
   readonly events: LockEvent[] = [];
-  readonly inversions: LockOrderViolation[] = [];
 
   declare(name: string, kind: LockKind): void {
     if (!this.locks.has(name)) this.locks.set(name, { kind, writer: null, readers: [] });
@@ -51,22 +44,21 @@ export class LockTable {
     return mode === 'read' ? true : l.readers.length === 0;
   }
 
-  acquire(name: string, by: string, path: string, mode: LockMode = 'write'): void {
+  acquire(name: string, by: string, path: string, mode: LockMode = 'write', irq = false, seq?: number): void {
     const l = this.get(name);
     if (!this.canTake(name, mode)) {
       throw new Error(`lock ${name} taken by ${by} (${path}) while held by ${l.writer ?? l.readers.join(',')}`);
     }
     if (mode === 'read' && l.kind !== 'rwsem') throw new Error(`lock ${name} is a ${l.kind}, not an rwsem`);
     const mine = this.held.get(by) ?? [];
-    for (const h of mine) this.noteOrder(h, name, path);
     if (mode === 'read') l.readers.push(by);
     else l.writer = by;
     mine.push(name);
     this.held.set(by, mine);
-    this.events.push({ op: 'acquire', lock: name, mode, by, path });
+    this.events.push({ op: 'acquire', lock: name, kind: l.kind, mode, by, path, ...(irq ? { irq } : {}), ...(seq !== undefined ? { seq } : {}) });
   }
 
-  release(name: string, by: string, path: string): void {
+  release(name: string, by: string, path: string, seq?: number): void {
     const l = this.get(name);
     let mode: LockMode;
     if (l.writer === by) {
@@ -81,7 +73,7 @@ export class LockTable {
     const mine = this.held.get(by) ?? [];
     const j = mine.lastIndexOf(name);
     if (j >= 0) mine.splice(j, 1);
-    this.events.push({ op: 'release', lock: name, mode, by, path });
+    this.events.push({ op: 'release', lock: name, kind: l.kind, mode, by, path, ...(seq !== undefined ? { seq } : {}) });
   }
 
   /** Locks held right now, as "name:holder(mode)". */
@@ -101,14 +93,6 @@ export class LockTable {
   /** Drain the recorded acquire/release events (the runtime moves them into the step's trace record). */
   drainEvents(): LockEvent[] {
     return this.events.splice(0, this.events.length);
-  }
-
-  private noteOrder(a: string, b: string, path: string): void {
-    if (a === b) return;
-    const fwd = `${a}>${b}`;
-    if (!this.order.has(fwd)) this.order.set(fwd, path);
-    const back = this.order.get(`${b}>${a}`);
-    if (back !== undefined) this.inversions.push({ first: a, second: b, path, otherPath: back });
   }
 
   private get(name: string): LockState {

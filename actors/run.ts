@@ -3,7 +3,7 @@
  * step bound or a violation, and return the schedule, the trace hash and the verdict.
  * A run is a pure function of (scenario, parameters, bug, seed, strategy).
  */
-import type { Violation } from '../machines/specs/types.ts';
+import type { QuiescenceView, Violation } from '../machines/specs/types.ts';
 import type { Params, Scenario } from '../scenarios/types.ts';
 import { type DataChoice, DataDivergence, DataSource } from './dataSource.ts';
 import { MonitorSet } from './monitors.ts';
@@ -56,17 +56,19 @@ export function runOnce(cfg: RunConfig): RunResult {
   try {
     world = new World(cfg.scenario, cfg.params, cfg.bug, data);
     const monitors = new MonitorSet(cfg.scenario.monitors, cfg.params);
+    const observer = cfg.scenario.observer?.();
+    const finish = (q: QuiescenceView) => ({ ...cfg.scenario.metrics(q), ...(observer?.result() ?? {}) });
     for (;;) {
       const enabled = world.enabled();
       if (enabled.length === 0) {
         quiescent = true;
         const q = world.quiescence(steps);
         violation = monitors.atQuiescence(q);
-        metrics = cfg.scenario.metrics(q);
+        metrics = finish(q);
         break;
       }
       if (steps >= cfg.maxSteps) {
-        metrics = cfg.scenario.metrics(world.quiescence(steps));
+        metrics = finish(world.quiescence(steps));
         break;
       }
       const pick = enabled[cfg.strategy.choose(enabled, steps)];
@@ -77,9 +79,10 @@ export function runOnce(cfg: RunConfig): RunResult {
       const line = traceLine(rec);
       hasher.add(line);
       if (cfg.onTrace) cfg.onTrace(cfg.contexts ? traceLine(rec, world.contextOf(rec.actor)) : line);
+      observer?.onStep(rec);
       violation = monitors.onStep(rec);
       if (violation) {
-        metrics = cfg.scenario.metrics(world.quiescence(steps));
+        metrics = finish(world.quiescence(steps));
         break;
       }
     }

@@ -40,6 +40,8 @@ export class World {
   /** Buffers of the step being executed. */
   private stepObs: ActorObservation[] = [];
   private stepSent: Envelope[] = [];
+  /** Orders a step's lock events and observations among themselves. */
+  private stepSeq = 0;
   private cause: number | null = null;
 
   constructor(
@@ -65,9 +67,9 @@ export class World {
       const member = { id: a.id, kind: a.kind, actor };
       bindEffects(actor, {
         send: (p) => this.stepSent.push(this.bus.send(a.id, p.to, p.type, p.payload, this.cause)),
-        lock: (p) => this.locks.acquire(p.lock, a.id, p.path, p.mode),
-        unlock: (p) => this.locks.release(p.lock, a.id, p.path),
-        observe: (o) => this.stepObs.push({ ...o, actor: a.id }),
+        lock: (p) => this.locks.acquire(p.lock, p.thread ?? a.id, p.path, p.mode, p.irq, this.stepSeq++),
+        unlock: (p) => this.locks.release(p.lock, p.thread ?? a.id, p.path, this.stepSeq++),
+        observe: (o) => this.stepObs.push({ ...o, actor: a.id, seq: this.stepSeq++ }),
       });
       this.members.push(member);
       this.byId.set(a.id, member);
@@ -100,6 +102,7 @@ export class World {
   execute(step: EnabledStep, index: number): StepRecord {
     this.stepObs = [];
     this.stepSent = [];
+    this.stepSeq = 0;
     let actorId: string;
     let event: { type: string; [k: string]: unknown };
     let delivered: Envelope | null = null;

@@ -16,6 +16,13 @@ export interface LockParams {
   /** The kernel path taking the lock, for lockdep reports. */
   path: string;
   mode?: LockMode;
+  /**
+   * The kernel thread of control holding it, when it is not the actor itself (the iommufd
+   * fault object runs code for the page-request thread and for the VMM's read()).
+   */
+  thread?: string;
+  /** Taken in the IOMMU fault-reporting context (a threaded IRQ that must not wait on userspace). */
+  irq?: boolean;
 }
 
 /** Something a monitor may observe that is not a message: heap and protocol events. */

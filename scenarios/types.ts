@@ -4,7 +4,7 @@
 import type { DataSource } from '../actors/dataSource.ts';
 import type { LockKind, LockTable } from '../actors/locks.ts';
 import type { ActorKind } from '../machines/kind.ts';
-import type { Monitor, QuiescenceView } from '../machines/specs/types.ts';
+import type { Monitor, QuiescenceView, StepRecord } from '../machines/specs/types.ts';
 import type { MemoryPort } from '../workers/mm/memory.ts';
 
 export type ParamValue = number | boolean | string;
@@ -55,4 +55,8 @@ export interface Scenario {
   stepEstimate(params: Params): number;
   /** Costs and counters of a finished run. */
   metrics(q: QuiescenceView): Record<string, number>;
+  /** Optional per-run observer of every step, for metrics that need the history. */
+  observer?(): { onStep(rec: StepRecord): void; result(): Record<string, number> };
+  /** Derived metrics of a whole exploration (e.g. means from sums and counts). */
+  derive?(totals: Record<string, number>): Record<string, number>;
 }

@@ -5,3 +5,6 @@ export * from './faultParam.ts';
 export * from './workqueue.ts';
 export * from './kworker.ts';
 export * from './process.ts';
+export * from './pasidDriver.ts';
+export * from './iommufdFault.ts';
+export * from './vmm.ts';

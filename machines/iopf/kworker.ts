@@ -5,7 +5,12 @@
  * on the fault parameter). Each handle_mm_fault step is one scheduler step; its memory access
  * is made by the runtime through the MemoryPort (prepare), its result carried in the event.
  *
+ * With deferred=false a work may be a single partial handled ahead of its group (a prefault):
+ * it is not answered, its result goes back to the fault parameter. A group skips the faults
+ * already handled ahead, and starts failed when one of them failed.
+ *
  * Ownership: the kworker owns `group` from RUN_GROUP until it hands it back in GROUP_DONE.
+ * Each fault step dereferences group->attach_handle->domain (its mm): a heap `use`.
  */
 import { assign, enqueueActions, setup } from 'xstate';
 import { type FaultState, type FaultStatus, canStep, startFault, step } from '../../workers/mm/handleMmFault.ts';
@@ -46,18 +51,22 @@ export const kworkerMachine = setup({
     ...effectActions,
     startGroup: assign(({ event }) => {
       if (event.type !== 'RUN_GROUP') return {};
-      const f = event.group.faults[0];
-      return { group: event.group, index: 0, status: 'SUCCESS' as FaultStatus, fault: startFault(f.addr, f.perm) };
+      const g = event.group;
+      if (g.preset) return { group: g, index: g.faults.length, status: g.preset as FaultStatus, fault: null };
+      const index = firstToHandle(g, 0);
+      const f = g.faults[index];
+      return { group: g, index, status: 'SUCCESS' as FaultStatus, fault: f ? startFault(f.addr, f.perm) : null };
     }),
     advance: enqueueActions(({ context: c, event, enqueue }) => {
       if (event.type !== 'FAULT_STEP' || !event.next || !c.group) return;
       enqueue({ type: 'observe', params: { what: 'use', obj: c.group.gid, by: `${c.id}:handle_mm_fault` } });
+      if (c.group.domain) enqueue({ type: 'observe', params: { what: 'use', obj: c.group.domain, by: `${c.id}:iommu_sva_handle_mm` } });
       const next = event.next;
       if (next.phase !== 'done') {
         enqueue(assign({ fault: next }));
         return;
       }
-      const index = c.index + 1;
+      const index = firstToHandle(c.group, c.index + 1);
       if (next.status !== 'SUCCESS' || index >= c.group.faults.length) {
         enqueue(assign({ fault: null, index, status: next.status }));
         return;
@@ -68,10 +77,8 @@ export const kworkerMachine = setup({
     respond: enqueueActions(({ context: c, enqueue }) => {
       if (!c.group) return;
       enqueue({ type: 'observe', params: { what: 'use', obj: c.group.gid, by: `${c.id}:iopf_group_response` } });
-      enqueue({
-        type: 'send',
-        params: { to: c.faultParams[c.group.dev], type: 'GROUP_DONE', payload: { group: c.group, status: c.status } },
-      });
+      const type = c.group.prefault ? 'PREFAULT_DONE' : 'GROUP_DONE';
+      enqueue({ type: 'send', params: { to: c.faultParams[c.group.dev], type, payload: { group: c.group, status: c.status } } });
       enqueue({ type: 'send', params: { to: c.wq, type: 'KWORKER_IDLE', payload: { kworker: c.id } } });
       enqueue(assign({ group: null, fault: null, index: 0 }));
     }),
@@ -125,6 +132,13 @@ export const kworkerKind = defineKind({
     return { type: 'FAULT_STEP', next: step(ports.mem, c.fault, self, faultOptions(c.bug)) };
   },
 });
+
+/** Index of the first fault at or after `from` not already handled ahead. */
+function firstToHandle(g: IopfGroup, from: number): number {
+  let i = from;
+  while (i < g.faults.length && g.skip?.includes(g.faults[i].reqId)) i++;
+  return i;
+}
 
 function faultOptions(bug: string | null) {
   return { skipMmapLock: bug === 'fault-without-mmap-lock' };

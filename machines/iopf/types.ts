@@ -5,12 +5,19 @@
 
 export type RespCode = 'SUCCESS' | 'INVALID' | 'FAILURE';
 
-/** A PRI page request (or, with kind 'unrecoverable', a plain DMA fault report). */
+/**
+ * A PRI page request, an SMMU stall event (transport 'stall': every event is its own group and
+ * grpid is the stall tag), a PASID Stop Marker (LRW=100: never answered), or an unrecoverable
+ * DMA fault report.
+ */
 export interface PageRequest {
   /** Unique per run: "<dev>#<n>". Not a kernel field: lets monitors match request and response. */
   reqId: string;
   dev: string;
-  kind: 'page-req' | 'unrecoverable';
+  kind: 'page-req' | 'unrecoverable' | 'stop-marker';
+  transport: 'pri' | 'stall';
+  /** Which binding of the PASID the device issued it under (monitor-only, not a kernel field). */
+  bond: number;
   pasid: number;
   /** IOMMU_FAULT_PAGE_REQUEST_PASID_VALID */
   pasidValid: boolean;
@@ -20,7 +27,7 @@ export interface PageRequest {
   perm: number;
   /** IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE */
   last: boolean;
-  /** IOMMU_FAULT_PAGE_REQUEST_PRIV_DATA (VT-d: such a request is answered too). */
+  /** IOMMU_FAULT_PAGE_REQUEST_PRIV_DATA (VT-d: such a request is answered too, as a last page). */
   privData: boolean;
   /** IOMMU_FAULT_PAGE_RESPONSE_NEEDS_PASID */
   needsPasid: boolean;
@@ -34,6 +41,8 @@ export interface PageResponse {
   code: RespCode;
   /** Set when the IOMMU answered by itself (page-request queue overflow). */
   auto?: boolean;
+  /** SMMU stall: CMD_RESUME with RETRY (SUCCESS) or ABORT (anything else). */
+  resume?: 'RETRY' | 'ABORT';
 }
 
 /**
@@ -48,6 +57,14 @@ export interface IopfGroup {
   faults: PageRequest[];
   /** The abort group on the stack of iommu_report_device_fault() when allocation failed. */
   abort: boolean;
+  /** group->attach_handle->domain, looked up by the report path: "domain:<dev>:pasid<P>#<gen>". */
+  domain?: string;
+  /** deferred=false: a single partial handled ahead of its group; answered by nobody. */
+  prefault?: boolean;
+  /** Faults already handled ahead (deferred=false) with SUCCESS: skipped by the group. */
+  skip?: string[];
+  /** Status already known before running (a partial handled ahead failed). */
+  preset?: 'INVALID';
 }
 
 /** Whether a request needs an answer: the last of a group, or VT-d's private-data request. */
@@ -59,5 +76,12 @@ export function needsResponse(r: PageRequest): boolean {
 export function responseFor(r: PageRequest, code: RespCode, opts: { dropPasid?: boolean } = {}): PageResponse {
   const resp: PageResponse = { dev: r.dev, grpid: r.grpid, code };
   if (r.pasidValid && r.needsPasid && !opts.dropPasid) resp.pasid = r.pasid;
+  // arm_smmu_page_response(): a stall is resumed with RETRY on success, ABORT otherwise.
+  if (r.transport === 'stall') resp.resume = code === 'SUCCESS' ? 'RETRY' : 'ABORT';
   return resp;
+}
+
+/** The SVA/iommufd domain object a handle generation stands for (heap monitor name). */
+export function domainName(dev: string, pasid: number, gen: number): string {
+  return `domain:${dev}:pasid${pasid}#${gen}`;
 }

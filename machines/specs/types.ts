@@ -9,6 +9,8 @@ import type { Observation } from '../effects.ts';
 
 export interface ActorObservation extends Observation {
   actor: string;
+  /** Order within the step, shared with lock events (what happened first). */
+  seq: number;
 }
 
 /** One scheduler step as the monitors and the trace see it. */

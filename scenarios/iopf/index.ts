@@ -6,22 +6,32 @@
  */
 import type { ActorSnapshotView, QuiescenceView } from '../../machines/specs/types.ts';
 import {
+  FAULT_MUTEX,
+  FAULT_SPINLOCK,
   deviceKind,
   faultParamKind,
   iommuKind,
+  iommufdFaultKind,
   kworkerKind,
+  pasidDriverKind,
   processKind,
+  vmmKind,
   workqueueKind,
 } from '../../machines/iopf/index.ts';
 import {
   groupIntegrity,
+  latencyObserver,
   noResponseAfterRemoval,
   noStuckPartial,
   noUseAfterFree,
   oneResponsePerLastPage,
+  pasidBond,
   prqDepth,
   responseMatchesRequest,
 } from '../../machines/specs/iopf/index.ts';
+import { lockdep } from '../../machines/specs/lockdep.ts';
+import { noLeak } from '../../machines/specs/noLeak.ts';
+import type { LockKind } from '../../actors/locks.ts';
 import { PlainMemory } from '../../workers/mm/plainMemory.ts';
 import { PAGE_SIZE, PROT_READ, PROT_WRITE } from '../../workers/mm/memory.ts';
 import type { ActorSpec, Scenario } from '../types.ts';
@@ -46,9 +56,18 @@ export const iopfScenario: Scenario = {
     { name: 'mmOps', description: 'munmap/mprotect/mmap calls the process makes while faults are in flight', type: 'int', default: 2, min: 0, max: 64 },
     { name: 'pasidRequired', description: 'functions require the PASID in page responses', type: 'boolean', default: true },
     { name: 'grouping', description: 'group assembly: list (scan the partial list) or map (per-grpid index)', type: 'enum', default: 'list', values: ['list', 'map'] },
+    { name: 'deferred', description: 'defer handle_mm_fault to the last request (true, the kernel) or handle each partial at once (false)', type: 'boolean', default: true },
+    { name: 'transport', description: 'pri: PCIe PRI page requests; stall: SMMU stall events (one fault per group, resumed by stag)', type: 'enum', default: 'pri', values: ['pri', 'stall'] },
+    { name: 'privDataRate', description: 'chance that a non-last PRI request carries VT-d private data (answered on its own)', type: 'number', default: 0.05, min: 0, max: 1 },
+    { name: 'rebinds', description: 'PASID unbind/rebind rounds per SVA device (an iommufd device is detached for good)', type: 'int', default: 1, min: 0, max: 16 },
+    { name: 'iommufdDevices', description: 'how many of the devices (the last ones) deliver faults to userspace through an iommufd fault object', type: 'int', default: 1, min: 0, max: 16 },
+    { name: 'userFaultRate', description: "chance that the VMM's read() buffer faults (copy_to_user returns -EFAULT)", type: 'number', default: 0.05, min: 0, max: 1 },
   ],
   bugs: iopfBugs,
   monitors: [
+    lockdep,
+    noLeak,
+    pasidBond,
     responseMatchesRequest,
     oneResponsePerLastPage,
     groupIntegrity,
@@ -62,23 +81,46 @@ export const iopfScenario: Scenario = {
     const devs = [...Array(nDev).keys()].map((i) => `dev${i}`);
     const kworkers = [...Array(Number(p.kworkers)).keys()].map((i) => `kworker${i}`);
     const faultParams = Object.fromEntries(devs.map((d) => [d, `iopf.${d}`]));
+    const drivers = Object.fromEntries(devs.map((d) => [d, `drv.${d}`]));
+    const iommufdFrom = nDev - Math.min(nDev, Number(p.iommufdDevices));
+    const handlerOf = (i: number) => (i >= iommufdFrom ? 'iommufd' : 'sva') as 'sva' | 'iommufd';
     const actors: ActorSpec[] = [];
-    const locks: { name: string; kind: 'mutex' }[] = [{ name: 'queue->lock', kind: 'mutex' }];
+    const locks: { name: string; kind: LockKind }[] = [
+      { name: 'queue->lock', kind: 'mutex' },
+      { name: FAULT_MUTEX, kind: 'mutex' },
+      { name: FAULT_SPINLOCK, kind: 'spinlock' },
+    ];
     devs.forEach((dev, i) => {
       const w = deviceWorkload(dev, i, p, data);
-      actors.push({ id: dev, kind: deviceKind, input: { id: dev, iommu: 'iommu', script: w.script, limit: Number(p.outstanding), unplugAfter: w.unplugAfter } });
+      actors.push({
+        id: dev,
+        kind: deviceKind,
+        input: { id: dev, iommu: 'iommu', driver: drivers[dev], pasid: w.pasid, script: w.script, limit: Number(p.outstanding), unplugAfter: w.unplugAfter, stopMode: w.stopMode },
+      });
     });
-    actors.push({ id: 'iommu', kind: iommuKind, input: { id: 'iommu', depth: Number(p.prqDepth), faultParams, bug } });
+    actors.push({ id: 'iommu', kind: iommuKind, input: { id: 'iommu', depth: Number(p.prqDepth), faultParams, drivers, bug } });
     devs.forEach((dev, i) => {
+      const handles = { [boundPasid(i)]: { gen: 0, handler: handlerOf(i) } };
       actors.push({
         id: faultParams[dev],
         kind: faultParamKind,
-        input: { id: faultParams[dev], dev, iommu: 'iommu', wq: 'wq', boundPasids: [boundPasid(i)], grouping: p.grouping, bug },
+        input: { id: faultParams[dev], dev, iommu: 'iommu', wq: 'wq', iommufd: 'iommufd', handles, grouping: p.grouping, deferred: Boolean(p.deferred), bug },
       });
       locks.push({ name: `${dev}:param->lock`, kind: 'mutex' }, { name: `${dev}:fault_param->lock`, kind: 'mutex' });
+      const rebinds = handlerOf(i) === 'iommufd' ? Math.min(1, Number(p.rebinds)) : Number(p.rebinds);
+      actors.push({
+        id: drivers[dev],
+        kind: pasidDriverKind,
+        input: { id: drivers[dev], dev, pasid: boundPasid(i), handler: handlerOf(i), iommu: 'iommu', faultParam: faultParams[dev], wq: 'wq', iommufd: 'iommufd', rebinds, bug },
+      });
     });
     actors.push({ id: 'wq', kind: workqueueKind, input: { id: 'wq', kworkers } });
     for (const k of kworkers) actors.push({ id: k, kind: kworkerKind, input: { id: k, wq: 'wq', faultParams, bug } });
+    if (iommufdFrom < nDev) {
+      actors.push({ id: 'iommufd', kind: iommufdFaultKind, input: { id: 'iommufd', vmm: 'vmm', faultParams, bug } });
+      const detaching = Number(p.rebinds) > 0 ? nDev - iommufdFrom : 0;
+      actors.push({ id: 'vmm', kind: vmmKind, input: { id: 'vmm', fault: 'iommufd', devices: detaching } });
+    }
     actors.push({ id: 'proc', kind: processKind, input: { id: 'proc', ops: processOps(p, data) } });
     const pages = Number(p.pages);
     return {
@@ -101,6 +143,13 @@ export const iopfScenario: Scenario = {
       failureResponses: sum('device', 'failures'),
       prqOverflows: sum('iommu', 'overflows'),
       maxPrqOccupancy: Math.max(0, ...of('iommu').map((a) => Number(a.context.maxOccupancy))),
+      iommufdDelivered: sum('iommufdFault', 'delivered'),
+      iommufdRejectedWrites: sum('iommufdFault', 'rejected'),
+      stopMarkers: sum('device', 'markers'),
     };
+  },
+  observer: latencyObserver,
+  derive(t): Record<string, number> {
+    return t.answeredRequests ? { meanResponseLatency: Math.round((t.responseLatencySum / t.answeredRequests) * 100) / 100 } : {};
   },
 };

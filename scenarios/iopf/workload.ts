@@ -18,6 +18,7 @@ export interface DeviceWorkload {
   pasid: number;
   script: PageRequest[];
   unplugAfter: number | null;
+  stopMode: 'wait' | 'marker';
 }
 
 export function boundPasid(devIndex: number): number {
@@ -29,12 +30,16 @@ export function unboundPasid(devIndex: number): number {
 }
 
 export function deviceWorkload(dev: string, devIndex: number, p: Params, data: DataSource): DeviceWorkload {
-  const maxGroup = Math.min(Number(p.maxGroupSize), Number(p.outstanding));
+  const stall = p.transport === 'stall';
+  // An SMMU stall is a single fault: every group has one request and its grpid is the stall tag.
+  const maxGroup = stall ? 1 : Math.min(Number(p.maxGroupSize), Number(p.outstanding));
   let n = 0;
   const mkReq = (grpid: number, pasid: number, last: boolean): PageRequest => ({
     reqId: `${dev}#${n++}`,
     dev,
     kind: 'page-req',
+    transport: stall ? 'stall' : 'pri',
+    bond: 0,
     pasid,
     pasidValid: true,
     grpid,
@@ -42,8 +47,9 @@ export function deviceWorkload(dev: string, devIndex: number, p: Params, data: D
     addr: VMA_BASE + data.int(`workload:${dev}:page`, Number(p.pages) + 1) * PAGE_SIZE,
     perm: data.chance(`workload:${dev}:write`, 0.5) ? PROT_READ | PROT_WRITE : PROT_READ,
     last,
-    privData: false,
-    needsPasid: Boolean(p.pasidRequired),
+    // VT-d: a request with private data needs its own answer even when it is not the last.
+    privData: !stall && !last && data.chance(`workload:${dev}:privData`, Number(p.privDataRate)),
+    needsPasid: !stall && Boolean(p.pasidRequired),
   });
 
   interface Building {
@@ -73,7 +79,8 @@ export function deviceWorkload(dev: string, devIndex: number, p: Params, data: D
   }
   const unplug = data.chance(`workload:${dev}:unplug`, Number(p.unplugRate));
   const unplugAfter = unplug ? data.int(`workload:${dev}:unplugAfter`, script.length + 1) : null;
-  return { pasid: boundPasid(devIndex), script, unplugAfter };
+  const stopMode = data.chance(`workload:${dev}:stopMarker`, 0.5) ? 'marker' : 'wait';
+  return { pasid: boundPasid(devIndex), script, unplugAfter, stopMode };
 }
 
 export function processOps(p: Params, data: DataSource): MmOp[] {

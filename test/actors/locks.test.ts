@@ -25,17 +25,15 @@ describe('LockTable', () => {
     expect(() => t.release('a', 'y', 'q')).toThrow(/does not hold/);
   });
 
-  it('reports a lock-order inversion with both locks and both paths', () => {
+  it('records each acquire and release with the lock kind, path and holder', () => {
     const t = new LockTable();
-    t.declare('queue->lock', 'mutex');
-    t.declare('fault_param->lock', 'mutex');
-    t.acquire('queue->lock', 'a', 'remove_device');
-    t.acquire('fault_param->lock', 'a', 'remove_device');
-    t.release('fault_param->lock', 'a', 'remove_device');
-    t.release('queue->lock', 'a', 'remove_device');
-    expect(t.inversions).toEqual([]);
-    t.acquire('fault_param->lock', 'b', 'bad_path');
-    t.acquire('queue->lock', 'b', 'bad_path');
-    expect(t.inversions).toEqual([{ first: 'fault_param->lock', second: 'queue->lock', path: 'bad_path', otherPath: 'remove_device' }]);
+    t.declare('q', 'mutex');
+    t.acquire('q', 'a', 'remove_device');
+    t.release('q', 'a', 'remove_device');
+    expect(t.drainEvents()).toEqual([
+      { op: 'acquire', lock: 'q', kind: 'mutex', mode: 'write', by: 'a', path: 'remove_device' },
+      { op: 'release', lock: 'q', kind: 'mutex', mode: 'write', by: 'a', path: 'remove_device' },
+    ]);
+    expect(t.drainEvents()).toEqual([]);
   });
 });

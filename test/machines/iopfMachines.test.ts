@@ -10,6 +10,8 @@ const req = (n: number, grpid: number, last: boolean, over: Partial<PageRequest>
   reqId: `dev0#${n}`,
   dev: 'dev0',
   kind: 'page-req',
+  transport: 'pri',
+  bond: 0,
   pasid: 1,
   pasidValid: true,
   grpid,
@@ -24,8 +26,9 @@ type Act = { type: string; params?: Record<string, unknown> };
 const sends = (acts: unknown[]) => (acts as Act[]).filter((a) => a.type === 'send').map((a) => a.params as { to: string; type: string; payload: Record<string, unknown> });
 const view = { canTake: () => true, mem: {} as never };
 
-function fp(bug: string | null = null, boundPasids = [1]) {
-  return initialTransition(faultParamMachine, { id: 'iopf.dev0', dev: 'dev0', iommu: 'iommu', wq: 'wq', boundPasids, grouping: 'list', bug })[0];
+function fp(bug: string | null = null, boundPasids = [1], deferred = true) {
+  const handles = Object.fromEntries(boundPasids.map((p) => [p, { gen: 0, handler: 'sva' as const }]));
+  return initialTransition(faultParamMachine, { id: 'iopf.dev0', dev: 'dev0', iommu: 'iommu', wq: 'wq', iommufd: 'iommufd', handles, grouping: 'list', deferred, bug })[0];
 }
 
 describe('fault parameter', () => {
@@ -44,7 +47,7 @@ describe('fault parameter', () => {
     const [s1] = transition(faultParamMachine, fp(), { type: 'REPORT_FAULT', fault: req(0, 1, true) });
     const [s2, acts] = transition(faultParamMachine, s1, { type: 'CALL_HANDLER' });
     expect(s2.value).toBe('idle');
-    expect(sends(acts)).toEqual([{ to: 'wq', type: 'QUEUE_WORK', payload: { group: s1.context.inflight } }]);
+    expect(sends(acts)).toEqual([{ to: 'wq', type: 'QUEUE_WORK', payload: { group: { ...s1.context.inflight, domain: 'domain:dev0:pasid1#0' } } }]);
   });
 
   it('answers INVALID when no handler is attached, FAILURE for an abort group', () => {
@@ -95,7 +98,7 @@ describe('fault parameter', () => {
 });
 
 describe('iommu', () => {
-  const iommu = () => initialTransition(iommuMachine, { id: 'iommu', depth: 1, faultParams: { dev0: 'iopf.dev0' }, bug: null })[0];
+  const iommu = (bug: string | null = null) => initialTransition(iommuMachine, { id: 'iommu', depth: 1, faultParams: { dev0: 'iopf.dev0' }, drivers: { dev0: 'drv.dev0' }, bug })[0];
 
   it('queues up to its depth, then sets PRO and answers a dropped last request itself', () => {
     const [s1] = transition(iommuMachine, iommu(), { type: 'PAGE_REQ', req: req(0, 1, false) });
@@ -124,7 +127,8 @@ describe('iommu', () => {
 });
 
 describe('device', () => {
-  const dev = (script: PageRequest[], limit = 8) => initialTransition(deviceMachine, { id: 'dev0', iommu: 'iommu', script, limit, unplugAfter: null })[0];
+  const dev = (script: PageRequest[], limit = 8, stopMode: 'wait' | 'marker' = 'wait') =>
+    initialTransition(deviceMachine, { id: 'dev0', iommu: 'iommu', driver: 'drv.dev0', pasid: 1, script, limit, unplugAfter: null, stopMode })[0];
 
   it('does not reuse a grpid while its group awaits a response', () => {
     let s = dev([req(0, 1, true), req(1, 1, true)]);

@@ -5,3 +5,5 @@ export * from './noStuckPartial.ts';
 export * from './prqDepth.ts';
 export * from './noResponseAfterRemoval.ts';
 export * from './noUseAfterFree.ts';
+export * from './pasidBond.ts';
+export * from './latency.ts';

@@ -18,7 +18,7 @@ export const noStuckPartial: Monitor = {
         for (const [id, a] of Object.entries(q.actors)) {
           if (a.kind !== 'faultParam') continue;
           const partial = a.context.partial as PageRequest[];
-          if (q.actors[String(a.context.dev)]?.value === 'priDisabled') continue;
+          if (q.actors[String(a.context.dev)]?.context.priOff) continue;
           if (partial.length > 0) {
             return {
               message: `${id} still holds ${partial.length} partial fault(s) at quiescence: ${partial.map((p) => `${p.reqId} (grpid ${p.grpid})`).join(', ')}`,

@@ -11,9 +11,11 @@ import {
   noStuckPartial,
   noUseAfterFree,
   oneResponsePerLastPage,
+  pasidBond,
   prqDepth,
   responseMatchesRequest,
 } from '../../../machines/specs/iopf/index.ts';
+import { noLeak } from '../../../machines/specs/noLeak.ts';
 import type { ActorObservation, Monitor, QuiescenceView, StepRecord } from '../../../machines/specs/types.ts';
 
 let envId = 0;
@@ -36,6 +38,8 @@ const req = (n: number, grpid: number, last: boolean, over: Partial<PageRequest>
   reqId: `dev0#${n}`,
   dev: 'dev0',
   kind: 'page-req',
+  transport: 'pri',
+  bond: 0,
   pasid: 1,
   pasidValid: true,
   grpid,
@@ -46,7 +50,7 @@ const req = (n: number, grpid: number, last: boolean, over: Partial<PageRequest>
   needsPasid: true,
   ...over,
 });
-const obs = (actor: string, o: Record<string, unknown>): ActorObservation => ({ actor, what: String(o.what), ...o });
+const obs = (actor: string, o: Record<string, unknown>): ActorObservation => ({ actor, what: String(o.what), seq: 0, ...o });
 const sendReq = (i: number, r: PageRequest) => step(i, { actor: 'dev0', sent: [env('dev0', 'iommu', 'PAGE_REQ', { req: r })] });
 const deliverResp = (i: number, resp: Record<string, unknown>, to = 'dev0') => step(i, { actor: to, delivered: env('iommu', to, 'PAGE_RESPONSE', { resp: { dev: to, ...resp } }) });
 const quiet = (actors: QuiescenceView['actors'] = {}): QuiescenceView => ({ step: 99, actors, undelivered: [] });
@@ -71,7 +75,7 @@ describe('one-response-per-last-page', () => {
   });
   it('fails at quiescence on a request never answered, naming it', () => {
     const v = feed(oneResponsePerLastPage, [sendReq(0, req(4, 3, true))], quiet({ dev0: { kind: 'device', value: 'active', context: {} } }));
-    expect(v?.message).toMatch(/dev0#4 \(grpid 3\)/);
+    expect(v?.message).toMatch(/never answered: dev0#4 \(grpid 3\)/);
   });
   it('accepts one response per last request, and none for one dropped at unplug', () => {
     const dropped = req(5, 1, true);
@@ -107,19 +111,32 @@ describe('group-integrity', () => {
   const report = (i: number, r: PageRequest) => step(i, { actor: 'iopf.dev0', delivered: env('iommu', 'iopf.dev0', 'REPORT_FAULT', { fault: r }) });
   const assembled = (i: number, grpid: number, reqIds: string[]) =>
     step(i, { actor: 'iopf.dev0', obs: [obs('iopf.dev0', { what: 'group-assembled', gid: `group:dev0#${i}`, dev: 'dev0', grpid, reqIds })] });
+  const sentAndReported = (i: number, r: PageRequest) => [sendReq(i, r), report(i + 100, r)];
   it('fails on partials out of arrival order', () => {
-    const v = feed(groupIntegrity, [report(0, req(0, 1, false)), report(1, req(1, 1, false)), assembled(2, 1, ['dev0#1', 'dev0#0', 'dev0#2'])]);
-    expect(v?.message).toBe('group:dev0#2 (grpid 1) holds [dev0#1, dev0#0, dev0#2] but should hold [dev0#0, dev0#1, dev0#2]');
+    const v = feed(groupIntegrity, [...sentAndReported(0, req(0, 1, false)), ...sentAndReported(1, req(1, 1, false)), sendReq(2, req(2, 1, true)), assembled(3, 1, ['dev0#1', 'dev0#0', 'dev0#2'])]);
+    expect(v?.message).toBe('group:dev0#3 (grpid 1) holds [dev0#1, dev0#0, dev0#2] but should hold [dev0#0, dev0#1, dev0#2]');
   });
-  it('fails on a stale partial from an answered group and on a missing partial', () => {
-    const stale = [report(0, req(0, 1, false)), deliverResp(1, { grpid: 1, pasid: 1, code: 'INVALID' }), assembled(2, 1, ['dev0#0', 'dev0#5'])];
-    expect(feed(groupIntegrity, stale)?.message).toMatch(/should hold \[dev0#5\]/);
-    expect(feed(groupIntegrity, [report(0, req(0, 1, false)), assembled(1, 1, ['dev0#1'])])?.message).toMatch(/should hold \[dev0#0, dev0#1\]/);
+  it('fails on a stale partial of an earlier group with the same grpid, naming it', () => {
+    const steps = [
+      ...sentAndReported(0, req(0, 1, false)),
+      sendReq(1, req(1, 1, true)), // closes instance 0 of grpid 1 (its last was answered elsewhere)
+      sendReq(2, req(5, 1, true)),
+      assembled(3, 1, ['dev0#0', 'dev0#5']),
+    ];
+    expect(feed(groupIntegrity, steps)?.message).toBe(
+      'group:dev0#3 (grpid 1) holds [dev0#0, dev0#5] but should hold [dev0#5]; dev0#0 belong to an earlier page request group',
+    );
+  });
+  it('fails on a missing partial', () => {
+    expect(feed(groupIntegrity, [...sentAndReported(0, req(0, 1, false)), sendReq(1, req(1, 1, true)), assembled(2, 1, ['dev0#1'])])?.message).toMatch(
+      /should hold \[dev0#0, dev0#1\]/,
+    );
   });
   it('accepts a complete group, and one whose partial was documented as discarded', () => {
-    expect(feed(groupIntegrity, [report(0, req(0, 1, false)), report(1, req(1, 2, false)), assembled(2, 1, ['dev0#0', 'dev0#3'])])).toBeNull();
+    const ok = [...sentAndReported(0, req(0, 1, false)), ...sentAndReported(1, req(1, 2, false)), sendReq(2, req(3, 1, true)), assembled(3, 1, ['dev0#0', 'dev0#3'])];
+    expect(feed(groupIntegrity, ok)).toBeNull();
     const discarded = step(1, { obs: [obs('iopf.dev0', { what: 'partial-discarded', dev: 'dev0', reqIds: ['dev0#0'] })] });
-    expect(feed(groupIntegrity, [report(0, req(0, 1, false)), discarded, assembled(2, 1, ['dev0#3'])])).toBeNull();
+    expect(feed(groupIntegrity, [...sentAndReported(0, req(0, 1, false)), discarded, sendReq(2, req(3, 1, true)), assembled(3, 1, ['dev0#3'])])).toBeNull();
   });
 });
 
@@ -131,7 +148,7 @@ describe('no-stuck-partial', () => {
   });
   it('accepts empty lists, and a device whose PRI a Response Failure disabled', () => {
     expect(feed(noStuckPartial, [], quiet({ 'iopf.dev0': fp([]) }))).toBeNull();
-    expect(feed(noStuckPartial, [], quiet({ 'iopf.dev0': fp([req(3, 2, false)]), dev0: { kind: 'device', value: 'priDisabled', context: {} } }))).toBeNull();
+    expect(feed(noStuckPartial, [], quiet({ 'iopf.dev0': fp([req(3, 2, false)]), dev0: { kind: 'device', value: 'stopped', context: { priOff: true } } }))).toBeNull();
   });
 });
 
@@ -162,5 +179,24 @@ describe('no-use-after-free', () => {
   });
   it('accepts use before free', () => {
     expect(feed(noUseAfterFree, [o(0, 'alloc', 'g1'), o(1, 'use', 'g1'), o(2, 'free', 'g1')])).toBeNull();
+  });
+});
+
+describe('pasid-not-reused-while-queued', () => {
+  it('fails when a group holds a fault of an earlier binding', () => {
+    const s = step(0, { obs: [obs('iopf.dev0', { what: 'attach-handle', gid: 'group:dev0#3', dev: 'dev0', pasid: 1, gen: 1, bonds: [1, 0] })] });
+    expect(feed(pasidBond, [s])?.message).toBe(
+      'group:dev0#3 holds a fault issued under binding 0 of pasid 1 (dev0), but the report path found binding 1: a fault of the previous address space is handled in the new one',
+    );
+    expect(feed(pasidBond, [step(0, { obs: [obs('iopf.dev0', { what: 'attach-handle', gid: 'g', dev: 'dev0', pasid: 1, gen: 1, bonds: [1, 1] })] })])).toBeNull();
+  });
+});
+
+describe('no-leak-on-destroy', () => {
+  it('fails when a destroyed object keeps something it held', () => {
+    const s = step(0, { obs: [obs('iommufd', { what: 'destroy', owner: 'iommufd', holds: ['fault->response (xarray)', 'fault->mutex'] }), obs('iommufd', { what: 'release', obj: 'fault->mutex' })] });
+    expect(feed(noLeak, [s])?.message).toBe('iommufd destroyed without releasing fault->response (xarray)');
+    const ok = step(0, { obs: [obs('iommufd', { what: 'destroy', owner: 'iommufd', holds: ['a'] }), obs('iommufd', { what: 'release', obj: 'a' })] });
+    expect(feed(noLeak, [ok])).toBeNull();
   });
 });
