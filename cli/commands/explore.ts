@@ -75,7 +75,12 @@ export async function exploreCommand(scenarioName: string, f: ExploreFlags): Pro
     }
     // The offline HTML inspector, beside the repro (once per violation, not per run).
     inspectorPath = reproPath.replace(/\.json$/, '.html');
-    await writeReproInspector(repro, reproPath, inspectorPath);
+    try {
+      await writeReproInspector(repro, reproPath, inspectorPath);
+    } catch (e) {
+      printSummary(result, { scenario: scenario.name, strategy, seed, bug, seconds, reproPath, json: f.json, interrupted });
+      throw e;
+    }
   }
   printSummary(result, { scenario: scenario.name, strategy, seed, bug, seconds, reproPath, inspectorPath, json: f.json, interrupted });
   return result.firstViolation ? 1 : 0;
