@@ -1,6 +1,6 @@
 /** Re-execute a recorded schedule: strictly (replay) or leniently (shrinking). */
 import type { Params, Scenario } from '../scenarios/types.ts';
-import { type RunResult, runOnce } from './run.ts';
+import { type RunConfig, type RunResult, runOnce } from './run.ts';
 import type { Schedule } from './schedule.ts';
 import { Replay } from './strategies/replay.ts';
 
@@ -14,7 +14,7 @@ export interface ReplayTarget {
 export function replaySchedule(
   t: ReplayTarget,
   schedule: Schedule,
-  opts: { lenient?: boolean; onTrace?: (line: string) => void; contexts?: boolean } = {},
+  opts: { lenient?: boolean; onTrace?: (line: string) => void; contexts?: boolean; onStart?: RunConfig['onStart'] } = {},
 ): RunResult {
   return runOnce({
     scenario: t.scenario,
@@ -27,5 +27,6 @@ export function replaySchedule(
     lenient: opts.lenient,
     onTrace: opts.onTrace,
     contexts: opts.contexts,
+    onStart: opts.onStart,
   });
 }

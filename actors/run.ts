@@ -27,6 +27,8 @@ export interface RunConfig {
   /** Receives each trace line; with `contexts`, lines carry the stepped actor's context. */
   onTrace?: (line: string) => void;
   contexts?: boolean;
+  /** Called once with the world before the first step (full traces record the actors' start). */
+  onStart?: (world: World) => void;
 }
 
 export interface RunResult {
@@ -58,6 +60,7 @@ export function runOnce(cfg: RunConfig): RunResult {
     const monitors = new MonitorSet(cfg.scenario.monitors, cfg.params);
     const observer = cfg.scenario.observer?.();
     const finish = (q: QuiescenceView) => ({ ...cfg.scenario.metrics(q), ...(observer?.result() ?? {}) });
+    cfg.onStart?.(world);
     for (;;) {
       const enabled = world.enabled();
       if (enabled.length === 0) {

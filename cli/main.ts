@@ -3,7 +3,9 @@
  * 2 bad input (one line, no stack trace).
  */
 import { Command, CommanderError, Option } from 'commander';
+import { chartCommand } from './commands/chart.ts';
 import { exploreCommand } from './commands/explore.ts';
+import { inspectCommand } from './commands/inspect.ts';
 import { listCommand } from './commands/list.ts';
 import { replayCommand } from './commands/replay.ts';
 import { UsageError } from './usage.ts';
@@ -36,7 +38,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--max-steps <k>', 'step bound per run', '20000')
     .option('--out <dir>', 'where repro files go', 'repros')
     .option('--json', 'print one JSON object on stdout')
-    .action((scenario, o) => setExit(exploreCommand(scenario, o)));
+    .action(async (scenario, o) => setExit(await exploreCommand(scenario, o)));
 
   program
     .command('replay')
@@ -45,6 +47,22 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--trace <file>', 'write the trace as JSON Lines')
     .option('--json', 'print one JSON object on stdout')
     .action(async (file, o) => setExit(await replayCommand(file, o)));
+
+  // Visual inspection (inspect/): statecharts from the machine definitions, and the HTML inspector.
+  program
+    .command('chart')
+    .description('draw the statecharts of a scenario (one cluster per machine) or of one machine')
+    .argument('<target>', 'scenario name or machine id (see `pagerace list`)')
+    .option('--format <format>', 'svg, dot, mermaid or json (default: from --out\'s extension, else svg)')
+    .option('--out <file>', 'write to this file instead of stdout')
+    .action(async (target, o) => setExit(await chartCommand(target, o)));
+
+  program
+    .command('inspect')
+    .description('write a self-contained HTML inspector for a repro file or a trace')
+    .argument('<file>', 'repro JSON (from explore) or trace JSON Lines (from replay --trace)')
+    .option('--out <file>', 'the HTML file to write (default: beside the input, .html)')
+    .action(async (file, o) => setExit(await inspectCommand(file, o)));
 
   return program;
 }

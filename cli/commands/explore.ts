@@ -9,6 +9,7 @@ import { REPRO_FORMAT, REPRO_VERSION, type Repro } from '../../actors/repro.ts';
 import { STRATEGY_NAMES, type StrategyName } from '../../actors/strategies/make.ts';
 import { applySets, defaults, findBug, findScenario } from '../params.ts';
 import { fail, parseCount, parseSeed } from '../usage.ts';
+import { writeReproInspector } from './inspect.ts';
 
 export interface ExploreFlags {
   runs: string;
@@ -22,7 +23,7 @@ export interface ExploreFlags {
   json?: boolean;
 }
 
-export function exploreCommand(scenarioName: string, f: ExploreFlags): number {
+export async function exploreCommand(scenarioName: string, f: ExploreFlags): Promise<number> {
   const scenario = findScenario(scenarioName);
   const bug = findBug(scenario, f.bug);
   const params = applySets(scenario, defaults(scenario, bug), f.set);
@@ -45,6 +46,7 @@ export function exploreCommand(scenarioName: string, f: ExploreFlags): number {
   process.off('SIGINT', onSigint);
 
   let reproPath: string | null = null;
+  let inspectorPath: string | null = null;
   if (result.firstViolation) {
     const v = result.firstViolation;
     const repro: Repro = {
@@ -71,8 +73,16 @@ export function exploreCommand(scenarioName: string, f: ExploreFlags): number {
       printSummary(result, { scenario: scenario.name, strategy, seed, bug, seconds, reproPath: null, json: f.json, interrupted });
       fail(`cannot write repro file ${reproPath}: ${(e as NodeJS.ErrnoException).code ?? String(e)}; choose another --out directory`);
     }
+    // The offline HTML inspector, beside the repro (once per violation, not per run).
+    inspectorPath = reproPath.replace(/\.json$/, '.html');
+    try {
+      await writeReproInspector(repro, reproPath, inspectorPath);
+    } catch (e) {
+      printSummary(result, { scenario: scenario.name, strategy, seed, bug, seconds, reproPath, json: f.json, interrupted });
+      throw e;
+    }
   }
-  printSummary(result, { scenario: scenario.name, strategy, seed, bug, seconds, reproPath, json: f.json, interrupted });
+  printSummary(result, { scenario: scenario.name, strategy, seed, bug, seconds, reproPath, inspectorPath, json: f.json, interrupted });
   return result.firstViolation ? 1 : 0;
 }
 
@@ -83,6 +93,7 @@ interface SummaryInfo {
   bug: string | null;
   seconds: number;
   reproPath: string | null;
+  inspectorPath?: string | null;
   json?: boolean;
   interrupted: boolean;
 }
@@ -101,7 +112,7 @@ function printSummary(r: ExploreResult, s: SummaryInfo): void {
       digest: r.digest,
       metrics: r.metrics,
       firstViolation: v
-        ? { monitor: v.monitor, message: v.message, run: v.run, seed: v.runSeed, step: v.step, repro: s.reproPath, actors: v.actors, messages: v.messages, foundSteps: v.foundSteps }
+        ? { monitor: v.monitor, message: v.message, run: v.run, seed: v.runSeed, step: v.step, repro: s.reproPath, actors: v.actors, messages: v.messages, foundSteps: v.foundSteps, inspector: s.inspectorPath ?? null }
         : null,
     };
     process.stdout.write(JSON.stringify(out) + '\n');
@@ -119,6 +130,7 @@ function printSummary(r: ExploreResult, s: SummaryInfo): void {
       `  actors: ${v.actors.join(', ') || '-'}; messages: ${v.messages.map((m) => `#${m}`).join(', ') || '-'}`,
     );
     if (s.reproPath) lines.push(`  repro: ${s.reproPath}`, `  replay: ${replayCmd}`);
+    if (s.inspectorPath) lines.push(`  inspector: ${s.inspectorPath}`);
   }
   process.stderr.write(lines.join('\n') + '\n');
 }

@@ -4,6 +4,7 @@
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { ReproError, readRepro } from '../../actors/repro.ts';
+import { replayFullTrace } from '../../actors/fullTrace.ts';
 import { replaySchedule } from '../../actors/replayRun.ts';
 import { checkParams, findBug, findScenario } from '../params.ts';
 import { fail } from '../usage.ts';
@@ -26,16 +27,10 @@ export async function replayCommand(file: string, f: { trace?: string; json?: bo
       out!.once('open', () => resolve());
       out!.once('error', (e: NodeJS.ErrnoException) => reject(new ReproError(`cannot write trace file ${f.trace}: ${e.code ?? e.message}`)));
     }).catch((e) => fail((e as Error).message));
-    out.write(JSON.stringify({ header: { scenario: scenario.name, parameters: params, bug, repro: file, schedule: repro.schedule } }) + '\n');
   }
-  const r = replaySchedule({ scenario, params, bug, maxSteps: repro.maxSteps }, repro.schedule, {
-    onTrace: out ? (l) => out!.write(l + '\n') : undefined,
-    contexts: true,
-  });
-  if (out) {
-    out.write(JSON.stringify({ end: { steps: r.steps, violation: r.violation, traceHash: r.traceHash, divergence: r.divergence ?? null } }) + '\n');
-    await new Promise<void>((resolve) => out!.end(resolve));
-  }
+  const target = { scenario, params, bug, maxSteps: repro.maxSteps };
+  const r = out ? replayFullTrace(target, repro.schedule, { repro: file }, (l) => out!.write(l + '\n')) : replaySchedule(target, repro.schedule);
+  if (out) await new Promise<void>((resolve) => out!.end(resolve));
   const violation = r.violation ? { monitor: r.violation.monitor, message: r.violation.message, step: r.violation.step } : null;
   if (f.json) {
     process.stdout.write(JSON.stringify({ violation, steps: r.steps, traceHash: r.traceHash, ...(r.divergence ? { divergence: r.divergence } : {}) }) + '\n');

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { explore } from '../../actors/explore.ts';
 import { iopfScenario } from '../../scenarios/iopf/index.ts';
+import type { Params } from '../../scenarios/types.ts';
 import { iopfDefaults } from '../helpers.ts';
 
 const base = { scenario: iopfScenario, bug: null, seed: 2026, depth: 3, maxSteps: 20000 };
@@ -26,7 +27,8 @@ describe('fixed IOPF model', () => {
     expect(r.metrics.pctBound).toBeGreaterThan(0);
   });
 
-  for (const set of [{ transport: 'stall' }, { deferred: false }, { prqDepth: 32 }, { iommufdDevices: 2 }, { iommufdDevices: 0, devices: 3, kworkers: 3 }]) {
+  const sets: Params[] = [{ transport: 'stall' }, { deferred: false }, { prqDepth: 32 }, { iommufdDevices: 2 }, { iommufdDevices: 0, devices: 3, kworkers: 3 }];
+  for (const set of sets) {
     it(`is clean over 400 PCT runs with ${JSON.stringify(set)}`, () => {
       const r = explore({ ...base, params: iopfDefaults(set), runs: 400, strategy: 'pct' });
       expect(r.firstViolation).toBeNull();

@@ -1,0 +1,80 @@
+/**
+ * `pagerace inspect <repro.json|trace.jsonl> [--out FILE.html]`: one self-contained HTML file
+ * to step through a run. A repro is replayed first; a trace (from `replay --trace`) is read as
+ * it is. `explore` uses `writeReproInspector` to put an inspector beside each repro it writes.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { type FullTrace, collectFullTrace } from '../../actors/fullTrace.ts';
+import { type Repro, ReproError, validateRepro } from '../../actors/repro.ts';
+import { InspectorError, buildInspectorHtml } from '../../inspect/html/index.ts';
+import { TraceFileError, parseTraceJsonl } from '../../inspect/traceFile.ts';
+import { checkParams, findBug, findScenario } from '../params.ts';
+import { fail } from '../usage.ts';
+
+export async function inspectCommand(file: string, f: { out?: string }): Promise<number> {
+  const trace = readInput(file);
+  const out = f.out ?? `${file.replace(/\.(json|jsonl)$/i, '')}.html`;
+  await writeInspector(trace, file, out);
+  process.stderr.write(`inspector: ${out}\n`);
+  return 0;
+}
+
+/** Replay a repro and write its inspector to `out`. */
+export async function writeReproInspector(repro: Repro, reproPath: string, out: string): Promise<void> {
+  await writeInspector(traceOfRepro(repro, reproPath), reproPath, out);
+}
+
+async function writeInspector(trace: FullTrace, source: string, out: string): Promise<void> {
+  let html: string;
+  try {
+    html = await buildInspectorHtml(trace, { source });
+  } catch (e) {
+    if (e instanceof InspectorError) fail(`${source}: ${e.message}`);
+    throw e;
+  }
+  try {
+    writeFileSync(out, html);
+  } catch (e) {
+    fail(`cannot write inspector file ${out}: ${(e as NodeJS.ErrnoException).code ?? String(e)}; choose another --out`);
+  }
+}
+
+function traceOfRepro(repro: Repro, file: string): FullTrace {
+  const scenario = findScenario(repro.scenario);
+  const bug = findBug(scenario, repro.bug ?? undefined);
+  const params = checkParams(scenario, repro.parameters, file);
+  const { trace, result } = collectFullTrace({ scenario, params, bug, maxSteps: repro.maxSteps }, repro.schedule, { repro: file });
+  if (result.divergence) fail(`${file}: ${result.divergence.message}`);
+  return trace;
+}
+
+/** A repro (one JSON object) or a trace (JSON Lines starting with a header). */
+function readInput(file: string): FullTrace {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return fail(`cannot read ${file}: ${code === 'ENOENT' ? 'no such file' : code ?? String(e)}; give a repro file (from explore) or a trace (from replay --trace)`);
+  }
+  const neither = `${file} is neither a repro file (the JSON explore writes) nor a trace (the JSON Lines replay --trace writes)`;
+  let whole: unknown;
+  try {
+    whole = JSON.parse(text);
+  } catch {
+    whole = undefined;
+  }
+  try {
+    if (whole !== undefined && !(typeof whole === 'object' && whole !== null && 'header' in whole)) {
+      if (typeof whole !== 'object' || whole === null || !('format' in whole)) fail(neither);
+      return traceOfRepro(validateRepro(whole, file), file);
+    }
+    const nl = text.indexOf('\n');
+    const firstLine = nl < 0 ? text : text.slice(0, nl);
+    if (!/^\s*\{\s*"header"\s*:/.test(firstLine)) fail(neither);
+    return parseTraceJsonl(text, file);
+  } catch (e) {
+    if (e instanceof ReproError || e instanceof TraceFileError) fail(e.message);
+    throw e;
+  }
+}

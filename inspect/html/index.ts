@@ -1,0 +1,3 @@
+export * from './build.ts';
+export * from './page.ts';
+export * from './escape.ts';

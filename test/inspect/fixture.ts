@@ -1,0 +1,49 @@
+/** A repro of an IOPF bug variant, its inspector and its full trace, made once per test file. */
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FullTrace } from '../../actors/fullTrace.ts';
+import { cli, type CliResult } from '../helpers.ts';
+
+export interface Fixture {
+  dir: string;
+  explore: CliResult;
+  summary: { firstViolation: { monitor: string; message: string; step: number; repro: string; inspector: string } } & Record<string, unknown>;
+  repro: string;
+  html: string;
+  tracePath: string;
+  trace: FullTrace;
+}
+
+export function makeFixture(bug = 'response-after-removal'): Fixture {
+  const dir = mkdtempSync(join(tmpdir(), 'pagerace-inspect-'));
+  const explore = cli(['explore', 'iopf', '--bug', bug, '--runs', '300', '--out', dir, '--json']);
+  if (explore.status !== 1) throw new Error(`explore found nothing: ${explore.stderr}`);
+  const summary = JSON.parse(explore.stdout);
+  const tracePath = join(dir, 'trace.jsonl');
+  const rep = cli(['replay', summary.firstViolation.repro, '--trace', tracePath]);
+  if (rep.status !== 1) throw new Error(`replay did not reproduce: ${rep.stderr}`);
+  const lines = readFileSync(tracePath, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const trace: FullTrace = { header: lines[0].header, steps: lines.slice(1, -1), end: lines.at(-1).end };
+  return { dir, explore, summary, repro: summary.firstViolation.repro, html: summary.firstViolation.inspector, tracePath, trace };
+}
+
+/** State value of each actor after position k (-1: the start), computed from the trace. */
+export function statesAt(trace: FullTrace, k: number): Record<string, string> {
+  const out = Object.fromEntries(Object.entries(trace.header.actors).map(([id, a]) => [id, a.value]));
+  for (const s of trace.steps.slice(0, k + 1)) out[s.actor] = s.after;
+  return out;
+}
+
+/** The trace hash recomputed from the step lines with their contexts taken out. */
+export function hashWithoutContexts(tracePath: string): string {
+  const h = createHash('sha256');
+  const lines = readFileSync(tracePath, 'utf8').trim().split('\n').slice(1, -1);
+  for (const l of lines) {
+    const { context: _context, ...rest } = JSON.parse(l);
+    h.update(JSON.stringify(rest));
+    h.update('\n');
+  }
+  return h.digest('hex');
+}
