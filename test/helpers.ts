@@ -6,6 +6,7 @@ import { makeStrategy, type StrategyName } from '../actors/strategies/make.ts';
 import { runSeed } from '../actors/prng.ts';
 import { iopfScenario } from '../scenarios/iopf/index.ts';
 import type { Params } from '../scenarios/types.ts';
+import type { PageRequest } from '../machines/iopf/types.ts';
 
 export const ROOT = join(fileURLToPath(new URL('.', import.meta.url)), '..');
 export const BIN = join(ROOT, 'bin', 'pagerace.js');
@@ -41,4 +42,24 @@ export interface CliResult {
 export function cli(args: string[], cwd = ROOT): CliResult {
   const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', timeout: 120_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** A PRI page request of dev0 (request n, group grpid), for machine and monitor tests. */
+export function pageReq(n: number, grpid: number, last: boolean, over: Partial<PageRequest> = {}): PageRequest {
+  return {
+    reqId: `dev0#${n}`,
+    dev: 'dev0',
+    kind: 'page-req',
+    transport: 'pri',
+    bond: 0,
+    pasid: 1,
+    pasidValid: true,
+    grpid,
+    addr: 0x10000,
+    perm: 1,
+    last,
+    privData: false,
+    needsPasid: true,
+    ...over,
+  };
 }

@@ -32,18 +32,7 @@ export interface PasidDriverContext {
   bug: string | null;
 }
 
-export interface PasidDriverInput {
-  id: string;
-  dev: string;
-  pasid: number;
-  handler: 'sva' | 'iommufd';
-  iommu: string;
-  faultParam: string;
-  wq: string;
-  iommufd: string;
-  rebinds: number;
-  bug: string | null;
-}
+export type PasidDriverInput = Omit<PasidDriverContext, 'gen'>;
 
 type PasidDriverEvent =
   | { type: 'UNBIND' }

@@ -5,23 +5,9 @@ import { deviceKind, deviceMachine } from '../../machines/iopf/device.ts';
 import { faultParamMachine } from '../../machines/iopf/faultParam.ts';
 import { iommuKind, iommuMachine } from '../../machines/iopf/iommu.ts';
 import type { PageRequest } from '../../machines/iopf/types.ts';
+import { pageReq } from '../helpers.ts';
 
-const req = (n: number, grpid: number, last: boolean, over: Partial<PageRequest> = {}): PageRequest => ({
-  reqId: `dev0#${n}`,
-  dev: 'dev0',
-  kind: 'page-req',
-  transport: 'pri',
-  bond: 0,
-  pasid: 1,
-  pasidValid: true,
-  grpid,
-  addr: 0x10000,
-  perm: 1,
-  last,
-  privData: false,
-  needsPasid: true,
-  ...over,
-});
+const req = pageReq;
 type Act = { type: string; params?: Record<string, unknown> };
 const sends = (acts: unknown[]) => (acts as Act[]).filter((a) => a.type === 'send').map((a) => a.params as { to: string; type: string; payload: Record<string, unknown> });
 const view = { canTake: () => true, mem: {} as never };

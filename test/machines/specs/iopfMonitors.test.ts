@@ -17,6 +17,7 @@ import {
 } from '../../../machines/specs/iopf/index.ts';
 import { noLeak } from '../../../machines/specs/noLeak.ts';
 import type { ActorObservation, Monitor, QuiescenceView, StepRecord } from '../../../machines/specs/types.ts';
+import { pageReq } from '../../helpers.ts';
 
 let envId = 0;
 const env = (from: string, to: string, type: string, payload: Record<string, unknown>): Envelope => ({ id: ++envId, from, to, type, payload, cause: null });
@@ -34,22 +35,7 @@ const step = (i: number, p: Partial<StepRecord>): StepRecord => ({
   locks: [],
   ...p,
 });
-const req = (n: number, grpid: number, last: boolean, over: Partial<PageRequest> = {}): PageRequest => ({
-  reqId: `dev0#${n}`,
-  dev: 'dev0',
-  kind: 'page-req',
-  transport: 'pri',
-  bond: 0,
-  pasid: 1,
-  pasidValid: true,
-  grpid,
-  addr: 0x10000,
-  perm: 1,
-  last,
-  privData: false,
-  needsPasid: true,
-  ...over,
-});
+const req = pageReq;
 const obs = (actor: string, o: Record<string, unknown>): ActorObservation => ({ actor, what: String(o.what), seq: 0, ...o });
 const sendReq = (i: number, r: PageRequest) => step(i, { actor: 'dev0', sent: [env('dev0', 'iommu', 'PAGE_REQ', { req: r })] });
 const deliverResp = (i: number, resp: Record<string, unknown>, to = 'dev0') => step(i, { actor: to, delivered: env('iommu', to, 'PAGE_RESPONSE', { resp: { dev: to, ...resp } }) });
