@@ -8,7 +8,7 @@
  * Ownership: the kworker owns `group` from RUN_GROUP until it hands it back in GROUP_DONE.
  */
 import { assign, enqueueActions, setup } from 'xstate';
-import { type FaultState, type FaultStatus, canStep, startFault, step } from '../../workers/mm/handleMmFault.ts';
+import { type FaultState, type FaultStatus, faultOptionsFor, startFault } from '../../workers/mm/handleMmFault.ts';
 import { effectActions } from '../effects.ts';
 import { defineKind } from '../kind.ts';
 import type { IopfGroup } from './types.ts';
@@ -114,7 +114,7 @@ export const kworkerKind = defineKind({
   offers(snap, view) {
     const c = snap.context;
     if (snap.value === 'responding') return [{ event: { type: 'RESPOND' } }];
-    if (snap.value === 'handling' && c.fault && canStep(view.mem, c.fault, faultOptions(c.bug))) {
+    if (snap.value === 'handling' && c.fault && view.faults.canStep(c.id, c.fault, faultOptionsFor(c.bug))) {
       return [{ event: { type: 'FAULT_STEP' }, label: c.fault.phase }];
     }
     return [];
@@ -122,10 +122,6 @@ export const kworkerKind = defineKind({
   prepare(snap, event, ports, self) {
     const c = snap.context;
     if (event.type !== 'FAULT_STEP' || !c.fault) return event;
-    return { type: 'FAULT_STEP', next: step(ports.mem, c.fault, self, faultOptions(c.bug)) };
+    return { type: 'FAULT_STEP', next: ports.faults.step(self, c.fault, faultOptionsFor(c.bug)) };
   },
 });
-
-function faultOptions(bug: string | null) {
-  return { skipMmapLock: bug === 'fault-without-mmap-lock' };
-}

@@ -15,17 +15,22 @@ import {
 } from '../../machines/iopf/index.ts';
 import {
   groupIntegrity,
+  mmLockExclusion,
+  noLostPage,
   noResponseAfterRemoval,
   noStuckPartial,
   noUseAfterFree,
   oneResponsePerLastPage,
   prqDepth,
+  pteOutsideVma,
   responseMatchesRequest,
+  vmaUseAfterFree,
 } from '../../machines/specs/iopf/index.ts';
 import { PlainMemory } from '../../workers/mm/plainMemory.ts';
 import { PAGE_SIZE, PROT_READ, PROT_WRITE } from '../../workers/mm/memory.ts';
 import type { ActorSpec, Scenario } from '../types.ts';
 import { iopfBugs } from './bugs.ts';
+import { mmBugs } from './mmBugs.ts';
 import { VMA_BASE, boundPasid, deviceWorkload, processOps } from './workload.ts';
 
 export const iopfScenario: Scenario = {
@@ -47,7 +52,7 @@ export const iopfScenario: Scenario = {
     { name: 'pasidRequired', description: 'functions require the PASID in page responses', type: 'boolean', default: true },
     { name: 'grouping', description: 'group assembly: list (scan the partial list) or map (per-grpid index)', type: 'enum', default: 'list', values: ['list', 'map'] },
   ],
-  bugs: iopfBugs,
+  bugs: [...iopfBugs, ...mmBugs],
   monitors: [
     responseMatchesRequest,
     oneResponsePerLastPage,
@@ -56,6 +61,10 @@ export const iopfScenario: Scenario = {
     noResponseAfterRemoval,
     noUseAfterFree,
     noStuckPartial,
+    vmaUseAfterFree,
+    pteOutsideVma,
+    noLostPage,
+    mmLockExclusion,
   ],
   build(p, bug, data) {
     const nDev = Number(p.devices);

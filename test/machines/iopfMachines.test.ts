@@ -22,7 +22,7 @@ const req = (n: number, grpid: number, last: boolean, over: Partial<PageRequest>
 });
 type Act = { type: string; params?: Record<string, unknown> };
 const sends = (acts: unknown[]) => (acts as Act[]).filter((a) => a.type === 'send').map((a) => a.params as { to: string; type: string; payload: Record<string, unknown> });
-const view = { canTake: () => true, mem: {} as never };
+const view = { canTake: () => true, mem: {} as never, faults: {} as never };
 
 function fp(bug: string | null = null, boundPasids = [1]) {
   return initialTransition(faultParamMachine, { id: 'iopf.dev0', dev: 'dev0', iommu: 'iommu', wq: 'wq', boundPasids, grouping: 'list', bug })[0];

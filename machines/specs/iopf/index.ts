@@ -5,3 +5,7 @@ export * from './noStuckPartial.ts';
 export * from './prqDepth.ts';
 export * from './noResponseAfterRemoval.ts';
 export * from './noUseAfterFree.ts';
+export * from './vmaUseAfterFree.ts';
+export * from './pteOutsideVma.ts';
+export * from './noLostPage.ts';
+export * from './mmLockExclusion.ts';
