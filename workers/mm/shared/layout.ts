@@ -28,6 +28,7 @@
  *   SLOT BEAT        heartbeat                   written only by the slot's thread
  *   SLOT DEAD        slot known dead             written by whoever detects it; cleared on relaunch
  *   SLOT LEN         mailbox length              as the mailbox
+ *   SLOT TID         the thread's worker threadId written by the thread at start (for messages, tests)
  */
 import { type MemoryState, pageOf } from '../memory.ts';
 
@@ -157,6 +158,15 @@ export class MmShared {
     Atomics.notify(this.w, DONE);
   }
 
+  /** The worker threadId of the thread serving a slot (0 before it started). */
+  threadIdOf(slot: number): number {
+    return Atomics.load(this.w, SLOTS + slot * SLOT_STRIDE + 4);
+  }
+
+  setThreadId(slot: number, tid: number): void {
+    Atomics.store(this.w, SLOTS + slot * SLOT_STRIDE + 4, tid);
+  }
+
   /** Before (re)launching a slot's thread: idle, no heartbeat yet, not dead. */
   prepareSlot(slot: number): void {
     const b = SLOTS + slot * SLOT_STRIDE;
@@ -164,6 +174,7 @@ export class MmShared {
     Atomics.store(this.w, b + 1, 0);
     Atomics.store(this.w, b + 2, 0);
     Atomics.store(this.w, b + 3, 0);
+    Atomics.store(this.w, b + 4, 0);
   }
 
   cancelled(): boolean {

@@ -9,6 +9,7 @@
  * - QUIT: return.
  * The idle wait is bounded only to beat the heartbeat the liveness checks read.
  */
+import { threadId } from 'node:worker_threads';
 import { Prng } from '../../../actors/prng.ts';
 import type { LockEvent } from '../../../actors/locks.ts';
 import type { Observation } from '../../../machines/effects.ts';
@@ -25,6 +26,7 @@ export default function faultThread(task: ThreadTask): string {
   const slot = task.slot;
   const mem = new SharedMemory(sh, slot);
   const ctl = sh.ctlIndex(slot);
+  sh.setThreadId(slot, threadId);
   // First heartbeat: the main thread waits for it before it grants any turn.
   sh.beat(slot);
   Atomics.notify(sh.w, sh.beatIndex(slot));
