@@ -28,6 +28,16 @@ export interface ParallelHooks {
   threads?: number;
   /** Tests: the pool and the lane progress words, once the pool exists. */
   onPool?: (pool: Piscina, ctl: Int32Array) => void;
+  /** A pool from createBatchPool to use (and leave running) instead of a new one: warm benchmarks. */
+  pool?: Piscina;
+}
+
+/** A pool of `workers` threads running batches (batch.ts). */
+export function createBatchPool(workers: number): Piscina {
+  const pool = new Piscina({ filename: BATCH, minThreads: workers, maxThreads: workers, idleTimeout: 2 ** 30, execArgv: workerExecArgv() });
+  // A dead worker is reported through its task's promise.
+  pool.on('error', () => {});
+  return pool;
 }
 
 export interface ParallelOutcome {
@@ -60,9 +70,7 @@ export async function exploreParallel(o: ExploreOptions, workers: number, hooks:
   const lanes = workers * 2;
   const ctl = new Int32Array(new SharedArrayBuffer(4 * (1 + lanes)));
   ctl[LIMIT] = o.runs;
-  const pool = new Piscina({ filename: BATCH, minThreads: workers, maxThreads: workers, idleTimeout: 2 ** 30, execArgv: workerExecArgv() });
-  // A dead worker is reported through its task's promise.
-  pool.on('error', () => {});
+  const pool = hooks.pool ?? createBatchPool(workers);
   hooks.onPool?.(pool, ctl);
 
   const size = hooks.batchSize ?? batchSize(o.runs, workers);
@@ -113,7 +121,7 @@ export async function exploreParallel(o: ExploreOptions, workers: number, hooks:
     }
   } finally {
     hooks.signal?.removeEventListener('abort', stop);
-    await pool.destroy();
+    if (!hooks.pool) await pool.destroy();
   }
 
   return { result: finishExplore(o, prefix(done)), interrupted: Boolean(hooks.signal?.aborted) };
