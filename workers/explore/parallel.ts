@@ -14,6 +14,7 @@
 import { Piscina } from 'piscina';
 import { type ExploreOptions, type ExploreResult, type RangeResult, type RunRange, finishExplore } from '../../actors/explore.ts';
 import { runSeed } from '../../actors/prng.ts';
+import { MAX_THREADS } from '../mm/shared/layout.ts';
 import { workerExecArgv } from '../tsx.ts';
 import { type BatchSpec, type BatchTask, LIMIT, laneWord } from './batch.ts';
 
@@ -50,6 +51,9 @@ interface Done {
   result: RangeResult;
 }
 
+/** Batches failing in a row before finishing a single run: the pool itself is broken, stop. */
+const MAX_FAILED_STARTS = 3;
+
 export function batchSize(runs: number, workers: number): number {
   return Math.max(10, Math.min(250, Math.ceil(runs / (workers * 4))));
 }
@@ -67,6 +71,9 @@ export async function exploreParallel(o: ExploreOptions, workers: number, hooks:
     mode: o.mode ?? 'inline',
     threads: hooks.threads ?? 2,
   };
+  if (spec.mode !== 'inline' && (spec.threads < 1 || spec.threads > MAX_THREADS)) {
+    throw new Error(`the ${spec.mode} mode needs 1 to ${MAX_THREADS} kworker threads per worker, got ${spec.threads}`);
+  }
   const lanes = workers * 2;
   const ctl = new Int32Array(new SharedArrayBuffer(4 * (1 + lanes)));
   ctl[LIMIT] = o.runs;
@@ -80,6 +87,7 @@ export async function exploreParallel(o: ExploreOptions, workers: number, hooks:
   const free = [...Array(lanes).keys()];
   const inFlight = new Map<number, Promise<{ lane: number; range: RunRange; ok: boolean; value: unknown }>>();
   const stop = () => Atomics.store(ctl, LIMIT, 0);
+  let failedStarts = 0;
   hooks.signal?.addEventListener('abort', stop, { once: true });
 
   try {
@@ -103,6 +111,7 @@ export async function exploreParallel(o: ExploreOptions, workers: number, hooks:
       inFlight.delete(s.lane);
       free.push(s.lane);
       if (s.ok) {
+        failedStarts = 0;
         const result = s.value as RangeResult;
         done.push({ range: s.range, result });
         if (result.failing) Atomics.store(ctl, LIMIT, Math.min(Atomics.load(ctl, LIMIT), result.failing.run + 1));
@@ -111,6 +120,8 @@ export async function exploreParallel(o: ExploreOptions, workers: number, hooks:
       // The worker threw, was aborted or died: the run it was on is errored, the others run again.
       const k = Math.min(Math.max(Atomics.load(ctl, laneWord(s.lane)), s.range.from), s.range.to - 1);
       const error = s.value instanceof Error ? s.value.message : String(s.value);
+      failedStarts = Atomics.load(ctl, laneWord(s.lane)) > s.range.from ? 0 : failedStarts + 1;
+      if (failedStarts >= MAX_FAILED_STARTS) throw new Error(`parallel exploration: ${failedStarts} batches in a row failed before finishing a run: ${error}`);
       done.push({ range: { from: k, to: k + 1 }, result: erroredRange(k, runSeed(o.seed, k), `worker failed: ${error}`) });
       const again = [
         { from: s.range.from, to: k },
