@@ -1,9 +1,26 @@
 /** The CLI's --mode and --workers: same results across modes and worker counts, the mode in the repro, bad input. */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli } from '../helpers.ts';
+import { BIN, ROOT, cli } from '../helpers.ts';
+
+/** Start an exploration, send SIGINT once it has run for a while, collect its output. */
+function interrupt(args: string[], afterMs: number): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [BIN, ...args], { cwd: ROOT });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    const t = setTimeout(() => p.kill('SIGINT'), afterMs);
+    p.on('close', (status) => {
+      clearTimeout(t);
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
 
 const KEYS = ['scenario', 'runs', 'steps', 'violations', 'runsPerSecond', 'digest', 'metrics', 'firstViolation'];
 
@@ -42,6 +59,18 @@ describe('pagerace explore --mode and --workers', () => {
     expect(r.stderr).toMatch(/mode free/);
     expect(r.stderr).toMatch(/not replayable step for step/);
   });
+
+  for (const workers of ['1', '2']) {
+    it(`prints the results so far on Ctrl-C (--workers ${workers})`, async () => {
+      const r = await interrupt(['explore', 'iopf', '--runs', '1000000', '--workers', workers, '--json'], 3000);
+      expect(r.status, r.stderr).toBe(0);
+      const o = JSON.parse(r.stdout);
+      expect(o.interrupted).toBe(true);
+      expect(o.runs).toBeLessThan(1000000);
+      expect(r.stderr).toMatch(/interrupted; finishing the runs in progress/);
+      expect(r.stderr).toMatch(/run\(s\) \(interrupted\)/);
+    });
+  }
 
   const bad: [string[], RegExp][] = [
     [['--mode', 'x'], /--mode must be one of inline, turnstile, free, got "x"/],
