@@ -1,9 +1,12 @@
 /**
  * Exploration: run after run from one seed, stop at the first violation, shrink it, and
  * describe everything with a digest over every run's trace hash (same inputs, same digest).
+ * A run that throws (a model error, a dead kworker thread) is reported as errored with its seed
+ * and the exploration goes on.
  */
 import { createHash } from 'node:crypto';
 import type { Params, Scenario } from '../scenarios/types.ts';
+import type { MmMode, MmRuntime } from '../workers/mm/runtime.ts';
 import { runSeed } from './prng.ts';
 import { type RunResult, runOnce } from './run.ts';
 import type { Schedule } from './schedule.ts';
@@ -22,6 +25,17 @@ export interface ExploreOptions {
   maxSteps: number;
   /** Called after every run (progress, cancellation checks). Return false to stop early. */
   onRun?: (index: number, r: RunResult) => boolean | void;
+  /** How memory and handle_mm_fault run (default inline). */
+  mode?: MmMode;
+  /** The live runtime for `mode` (threads and shared memory); absent means inline. */
+  mm?: MmRuntime;
+}
+
+/** A run that threw instead of finishing: its index, run seed and the error. */
+export interface ErroredRun {
+  run: number;
+  seed: number;
+  error: string;
 }
 
 export interface FoundViolation {
@@ -48,6 +62,9 @@ export interface ExploreResult {
   /** Largest thread count and step count seen: PCT's n and k. */
   maxThreads: number;
   maxRunSteps: number;
+  /** Runs that threw, in run order (not counted in `runs`). */
+  errored: ErroredRun[];
+  mode: MmMode;
 }
 
 /** The runs [from, to) of an exploration: the unit a worker executes. */
@@ -65,21 +82,37 @@ export interface RangeResult {
   maxRunSteps: number;
   /** First failing run in the range, unshrunk. */
   failing: { run: number; result: RunResult } | null;
+  /** Runs that threw. */
+  errored: ErroredRun[];
+  /** The first run index this range did not execute (== to when it ran them all). */
+  next: number;
 }
 
 export function exploreRange(o: ExploreOptions, range: RunRange): RangeResult {
-  const out: RangeResult = { runs: 0, steps: 0, traceHashes: [], metrics: {}, maxThreads: 0, maxRunSteps: 0, failing: null };
+  const out: RangeResult = { runs: 0, steps: 0, traceHashes: [], metrics: {}, maxThreads: 0, maxRunSteps: 0, failing: null, errored: [], next: range.to };
   const estimate = o.scenario.stepEstimate(o.params);
   for (let i = range.from; i < range.to; i++) {
     const seed = runSeed(o.seed, i);
-    const r = runOnce({
-      scenario: o.scenario,
-      params: o.params,
-      bug: o.bug,
-      seed,
-      strategy: makeStrategy(o.strategy, seed, { depth: o.depth, steps: estimate }),
-      maxSteps: o.maxSteps,
-    });
+    let r: RunResult;
+    try {
+      r = runOnce({
+        scenario: o.scenario,
+        params: o.params,
+        bug: o.bug,
+        seed,
+        strategy: makeStrategy(o.strategy, seed, { depth: o.depth, steps: estimate }),
+        maxSteps: o.maxSteps,
+        mm: o.mm,
+      });
+    } catch (e) {
+      out.errored.push({ run: i, seed, error: e instanceof Error ? e.message : String(e) });
+      // A dead kworker thread: stop here so the caller can heal the runtime before going on.
+      if (o.mm && !o.mm.healthy()) {
+        out.next = i + 1;
+        break;
+      }
+      continue;
+    }
     out.runs++;
     out.steps += r.steps;
     out.traceHashes.push(r.traceHash);
@@ -89,9 +122,33 @@ export function exploreRange(o: ExploreOptions, range: RunRange): RangeResult {
     const go = o.onRun?.(i, r);
     if (r.violation) {
       out.failing = { run: i, result: r };
+      out.next = i + 1;
       break;
     }
-    if (go === false) break;
+    if (go === false) {
+      out.next = i + 1;
+      break;
+    }
+  }
+  return out;
+}
+
+/** Ranges that follow each other, as one (the parts of a range run in pieces). */
+export function concatRanges(parts: RangeResult[], to: number): RangeResult {
+  const out: RangeResult = { runs: 0, steps: 0, traceHashes: [], metrics: {}, maxThreads: 0, maxRunSteps: 0, failing: null, errored: [], next: to };
+  for (const r of parts) {
+    out.runs += r.runs;
+    out.steps += r.steps;
+    out.traceHashes.push(...r.traceHashes);
+    for (const [k, v] of Object.entries(r.metrics)) mergeMetric(out.metrics, k, v);
+    out.maxThreads = Math.max(out.maxThreads, r.maxThreads);
+    out.maxRunSteps = Math.max(out.maxRunSteps, r.maxRunSteps);
+    out.errored.push(...r.errored);
+    out.next = r.next;
+    if (r.failing) {
+      out.failing = r.failing;
+      break;
+    }
   }
   return out;
 }
@@ -109,7 +166,9 @@ export function finishExplore(o: ExploreOptions, ranges: RangeResult[]): Explore
   let maxThreads = 0;
   let maxRunSteps = 0;
   let failing: RangeResult['failing'] = null;
+  const errored: ErroredRun[] = [];
   for (const r of ranges) {
+    errored.push(...(r.errored ?? []));
     runs += r.runs;
     steps += r.steps;
     for (const h of r.traceHashes) digest.update(h);
@@ -128,7 +187,9 @@ export function finishExplore(o: ExploreOptions, ranges: RangeResult[]): Explore
   if (failing) {
     const v = failing.result.violation!;
     const t = { scenario: o.scenario, params: o.params, bug: o.bug, maxSteps: o.maxSteps };
-    const s = shrink(t, failing.result.schedule, v.monitor);
+    // Shrinking replays inline: a turnstile run's trace is inline's, so the shrunk schedule holds
+    // for both. A free-mode run depends on thread timing and cannot be replayed: keep it as found.
+    const s = o.mode === 'free' ? { schedule: failing.result.schedule, result: failing.result, attempts: 0 } : shrink(t, failing.result.schedule, v.monitor);
     const sv = s.result.violation!;
     firstViolation = {
       run: failing.run,
@@ -143,7 +204,18 @@ export function finishExplore(o: ExploreOptions, ranges: RangeResult[]): Explore
       shrinkAttempts: s.attempts,
     };
   }
-  return { runs, steps, violations: failing ? 1 : 0, digest: digest.digest('hex'), metrics, firstViolation, maxThreads, maxRunSteps };
+  return {
+    runs,
+    steps,
+    violations: failing ? 1 : 0,
+    digest: digest.digest('hex'),
+    metrics,
+    firstViolation,
+    maxThreads,
+    maxRunSteps,
+    errored,
+    mode: o.mode ?? 'inline',
+  };
 }
 
 /** Counters add up; `max*` metrics keep the largest. */

@@ -1,5 +1,6 @@
 /** Re-execute a recorded schedule: strictly (replay) or leniently (shrinking). */
 import type { Params, Scenario } from '../scenarios/types.ts';
+import type { MmRuntime } from '../workers/mm/runtime.ts';
 import { type RunConfig, type RunResult, runOnce } from './run.ts';
 import type { Schedule } from './schedule.ts';
 import { Replay } from './strategies/replay.ts';
@@ -9,6 +10,8 @@ export interface ReplayTarget {
   params: Params;
   bug: string | null;
   maxSteps: number;
+  /** How memory and handle_mm_fault run (inline when absent). */
+  mm?: MmRuntime;
 }
 
 export function replaySchedule(
@@ -28,5 +31,6 @@ export function replaySchedule(
     onTrace: opts.onTrace,
     contexts: opts.contexts,
     onStart: opts.onStart,
+    mm: t.mm,
   });
 }

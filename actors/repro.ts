@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Params } from '../scenarios/types.ts';
+import { MM_MODES, type MmMode } from '../workers/mm/runtime.ts';
 import { SCHEDULE_VERSION, type Schedule } from './schedule.ts';
 
 export const REPRO_FORMAT = 'pagerace-repro';
@@ -25,6 +26,8 @@ export interface Repro {
   /** Steps of the run as found, before shrinking. */
   foundSteps: number;
   schedule: Schedule;
+  /** How memory and handle_mm_fault ran (absent: inline); replay uses the same mode. */
+  mode?: MmMode;
 }
 
 export class ReproError extends Error {}
@@ -62,6 +65,7 @@ export function validateRepro(raw: unknown, path: string): Repro {
   need('strategy', (v) => typeof v === 'string', 'a strategy name');
   need('seed', isInt, 'a non-negative integer');
   need('maxSteps', (v) => isInt(v) && (v as number) > 0, 'a positive integer');
+  need('mode', (v) => v === undefined || (MM_MODES as readonly unknown[]).includes(v), `one of ${MM_MODES.join(', ')} (or absent for inline)`);
   const s = r.schedule as Record<string, unknown> | undefined;
   if (typeof s !== 'object' || s === null) throw bad('field "schedule" is missing');
   if (s.version !== SCHEDULE_VERSION) throw bad(`schedule version ${JSON.stringify(s.version)} is not supported; this pagerace reads version ${SCHEDULE_VERSION}`);

@@ -5,7 +5,9 @@
  */
 import type { QuiescenceView, Violation } from '../machines/specs/types.ts';
 import type { Params, Scenario } from '../scenarios/types.ts';
+import type { MmRuntime } from '../workers/mm/runtime.ts';
 import { type DataChoice, DataDivergence, DataSource } from './dataSource.ts';
+import { checkHistory } from './history.ts';
 import { MonitorSet } from './monitors.ts';
 import { SCHEDULE_VERSION, type Schedule } from './schedule.ts';
 import { ScheduleDivergence } from './strategies/replay.ts';
@@ -29,6 +31,8 @@ export interface RunConfig {
   contexts?: boolean;
   /** Called once with the world before the first step (full traces record the actors' start). */
   onStart?: (world: World) => void;
+  /** How memory and handle_mm_fault run (inline when absent). */
+  mm?: MmRuntime;
 }
 
 export interface RunResult {
@@ -56,7 +60,7 @@ export function runOnce(cfg: RunConfig): RunResult {
   let divergence: RunResult['divergence'];
   let metrics: Record<string, number> = {};
   try {
-    world = new World(cfg.scenario, cfg.params, cfg.bug, data);
+    world = new World(cfg.scenario, cfg.params, cfg.bug, data, { mm: cfg.mm, seed: cfg.seed });
     const monitors = new MonitorSet(cfg.scenario.monitors, cfg.params);
     const observer = cfg.scenario.observer?.();
     const finish = (q: QuiescenceView) => ({ ...cfg.scenario.metrics(q), ...(observer?.result() ?? {}) });
@@ -89,6 +93,9 @@ export function runOnce(cfg: RunConfig): RunResult {
         break;
       }
     }
+    // Free mode: the monitors judge the stamped memory history after the run.
+    const history = violation ? null : world.history();
+    if (history) violation = checkHistory(cfg.scenario.monitors, cfg.params, history, steps);
   } catch (e) {
     if (e instanceof ScheduleDivergence) {
       divergence = { step: e.step, message: e.message, expected: e.expected, enabled: e.enabled };

@@ -7,7 +7,9 @@ import { type AnyActor, createActor } from 'xstate';
 import type { ActorKind, Ports, WorldView } from '../machines/kind.ts';
 import type { ActorObservation, ActorSnapshotView, QuiescenceView, StepRecord } from '../machines/specs/types.ts';
 import type { Params, Scenario } from '../scenarios/types.ts';
+import type { FaultRunner } from '../workers/mm/faultRunner.ts';
 import type { MemoryPort } from '../workers/mm/memory.ts';
+import { type HistoryEvent, type MmRuntime, type RunMemory, inlineRuntime } from '../workers/mm/runtime.ts';
 import { Bus, type Envelope } from './bus.ts';
 import { VirtualClock } from './clock.ts';
 import { DataSource } from './dataSource.ts';
@@ -27,12 +29,19 @@ interface Member {
 
 const noLogger = () => {};
 
+/** How the run executes memory and handle_mm_fault (default: inline) and the run seed. */
+export interface WorldEnv {
+  mm?: MmRuntime;
+  seed?: number;
+}
+
 export class World {
   readonly bus = new Bus();
   readonly locks = new LockTable();
   readonly clock = new VirtualClock();
   readonly data: DataSource;
   readonly mem: MemoryPort;
+  readonly faults: FaultRunner;
   readonly members: Member[] = [];
   private readonly byId = new Map<string, Member>();
   private readonly view: WorldView;
@@ -43,19 +52,31 @@ export class World {
   /** Orders a step's lock events and observations among themselves. */
   private stepSeq = 0;
   private cause: number | null = null;
+  /** The run's memory in its mode (inline, turnstile, free). */
+  private readonly runMem: RunMemory;
+  /** The actor whose step is executing: memory observations are filed under it. */
+  private stepActor = 'mm';
+  /** Observations made while building the world (the initial address space): filed under step 0. */
+  private pendingObs: ActorObservation[] = [];
 
   constructor(
     readonly scenario: Scenario,
     readonly params: Params,
     readonly bug: string | null,
     data: DataSource,
+    env: WorldEnv = {},
   ) {
     this.data = data;
     const spec = scenario.build(params, bug, data);
     for (const l of spec.locks) this.locks.declare(l.name, l.kind);
-    this.mem = spec.memory(this.locks);
-    this.view = { canTake: (l, m) => this.locks.canTake(l, m), mem: this.mem };
-    this.ports = { data, mem: this.mem, params, bug };
+    this.runMem = (env.mm ?? inlineRuntime).attach(spec.memory(this.locks), this.locks, env.seed ?? 0);
+    this.mem = this.runMem.mem;
+    this.faults = this.runMem.faults;
+    this.mem.observer = (o) => {
+      if (!this.runMem.observe(this.stepActor, o)) this.stepObs.push({ ...o, actor: this.stepActor, seq: this.stepSeq++ });
+    };
+    this.view = { canTake: (l, m) => this.locks.canTake(l, m), mem: this.mem, faults: this.faults };
+    this.ports = { data, mem: this.mem, faults: this.faults, params, bug };
     for (const a of spec.actors) {
       const actor = createActor(withEffects(a.kind.machine), {
         id: a.id,
@@ -74,11 +95,24 @@ export class World {
       this.members.push(member);
       this.byId.set(a.id, member);
     }
+    this.mem.announce();
+    this.pendingObs = this.stepObs;
+    this.stepObs = [];
     for (const m of this.members) m.actor.start();
   }
 
-  /** Every step that can run now, in a deterministic order. */
+  /**
+   * Every step that can run now, in a deterministic order. In free mode, when nothing can run but
+   * a kworker thread is still working, wait for it first.
+   */
   enabled(): EnabledStep[] {
+    for (;;) {
+      const out = this.enabledNow();
+      if (out.length > 0 || !this.runMem.waitForProgress()) return out;
+    }
+  }
+
+  private enabledNow(): EnabledStep[] {
     const out: EnabledStep[] = [];
     for (const env of this.bus.heads()) {
       const m = this.byId.get(env.to);
@@ -100,15 +134,18 @@ export class World {
 
   /** Execute one step and describe it. */
   execute(step: EnabledStep, index: number): StepRecord {
-    this.stepObs = [];
+    this.stepObs = this.pendingObs;
+    this.pendingObs = [];
     this.stepSent = [];
-    this.stepSeq = 0;
+    // Observations carried over (the initial address space) keep their places at the front.
+    this.stepSeq = this.stepObs.reduce((m, o) => Math.max(m, o.seq + 1), 0);
     let actorId: string;
     let event: { type: string; [k: string]: unknown };
     let delivered: Envelope | null = null;
     let before: string;
     if (step.type === 'timer') {
       actorId = step.owner;
+      this.stepActor = actorId;
       before = this.valueOf(actorId);
       this.cause = null;
       event = { type: 'xstate.timer', seq: step.seq };
@@ -127,6 +164,7 @@ export class World {
         this.cause = null;
       }
       actorId = m.id;
+      this.stepActor = actorId;
       before = this.valueOf(actorId);
       if (m.kind.prepare) event = m.kind.prepare(m.actor.getSnapshot(), event, this.ports, m.id) as typeof event;
       m.actor.send(event);
@@ -161,9 +199,15 @@ export class World {
     return this.member(id).actor.getSnapshot().context;
   }
 
+  /** Free mode: the run's stamped memory history (in-flight thread work is stopped first); else null. */
+  history(): HistoryEvent[] | null {
+    return this.runMem.history();
+  }
+
   stop(): void {
     for (const m of this.members) m.actor.stop();
     this.bus.complete();
+    this.runMem.close();
   }
 
   private member(id: string): Member {

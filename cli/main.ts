@@ -37,6 +37,8 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--set <key=value>', 'set a scenario parameter (repeatable)', collect, [])
     .option('--max-steps <k>', 'step bound per run', '20000')
     .option('--out <dir>', 'where repro files go', 'repros')
+    .option('--mode <mode>', 'where handle_mm_fault runs: inline, turnstile (threads granted turns; same trace as inline) or free (threads without turns; history checked after each run)', 'inline')
+    .option('--workers <n>', 'worker threads running runs in parallel (same results as 1)', '1')
     .option('--json', 'print one JSON object on stdout')
     .action(async (scenario, o) => setExit(await exploreCommand(scenario, o)));
 

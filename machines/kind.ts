@@ -6,12 +6,15 @@
 import type { AnyStateMachine, EventObject, SnapshotFrom } from 'xstate';
 import type { DataSource } from '../actors/dataSource.ts';
 import type { LockMode } from '../actors/locks.ts';
+import type { FaultRunner } from '../workers/mm/faultRunner.ts';
 import type { MemoryPort } from '../workers/mm/memory.ts';
 
 /** Read-only view of the world that decides whether a step is enabled. */
 export interface WorldView {
   canTake(lock: string, mode?: LockMode): boolean;
   mem: MemoryPort;
+  /** Where handle_mm_fault steps run (inline, or a kworker's thread). */
+  faults: FaultRunner;
 }
 
 /** A spontaneous step an actor offers to the scheduler. */
@@ -25,6 +28,7 @@ export interface Offer {
 export interface Ports {
   data: DataSource;
   mem: MemoryPort;
+  faults: FaultRunner;
   params: Record<string, number | boolean | string>;
   bug: string | null;
 }

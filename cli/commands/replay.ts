@@ -1,11 +1,13 @@
 /**
- * `pagerace replay <repro.json>`: re-execute the schedule exactly. If the model no longer fits
- * it, say at which step and what the schedule expected.
+ * `pagerace replay <repro.json>`: re-execute the schedule exactly, in the repro's mode (inline,
+ * turnstile: the same trace; free: the same schedule with free threads, which can diverge). If
+ * the model no longer fits it, say at which step and what the schedule expected.
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { ReproError, readRepro } from '../../actors/repro.ts';
 import { replayFullTrace } from '../../actors/fullTrace.ts';
 import { replaySchedule } from '../../actors/replayRun.ts';
+import { createMmRuntime } from '../../workers/mm/threads/pool.ts';
 import { checkParams, findBug, findScenario } from '../params.ts';
 import { fail } from '../usage.ts';
 
@@ -28,18 +30,27 @@ export async function replayCommand(file: string, f: { trace?: string; json?: bo
       out!.once('error', (e: NodeJS.ErrnoException) => reject(new ReproError(`cannot write trace file ${f.trace}: ${e.code ?? e.message}`)));
     }).catch((e) => fail((e as Error).message));
   }
-  const target = { scenario, params, bug, maxSteps: repro.maxSteps };
-  const r = out ? replayFullTrace(target, repro.schedule, { repro: file }, (l) => out!.write(l + '\n')) : replaySchedule(target, repro.schedule);
+  const mode = repro.mode ?? 'inline';
+  const mm = await createMmRuntime(mode, { threads: Number(params.kworkers ?? 2) });
+  let r;
+  try {
+    const target = { scenario, params, bug, maxSteps: repro.maxSteps, mm };
+    r = out ? replayFullTrace(target, repro.schedule, { repro: file }, (l) => out!.write(l + '\n')) : replaySchedule(target, repro.schedule);
+  } finally {
+    await mm.close();
+  }
   if (out) await new Promise<void>((resolve) => out!.end(resolve));
   const violation = r.violation ? { monitor: r.violation.monitor, message: r.violation.message, step: r.violation.step } : null;
   if (f.json) {
     process.stdout.write(JSON.stringify({ violation, steps: r.steps, traceHash: r.traceHash, ...(r.divergence ? { divergence: r.divergence } : {}) }) + '\n');
   }
+  const freeNote = "free mode is not replayable step for step: the threads' timing differs from the recorded run (explore with --mode inline for an exact repro)";
   if (r.divergence) {
-    process.stderr.write(`pagerace replay: ${file}: ${r.divergence.message}\n`);
+    process.stderr.write(`pagerace replay: ${file}: ${r.divergence.message}${mode === 'free' ? `; ${freeNote}` : ''}\n`);
     return 2;
   }
-  const lines = [`pagerace replay ${file}: ${r.steps} steps, trace ${r.traceHash}`];
+  const lines = [`pagerace replay ${file}: ${r.steps} steps, trace ${r.traceHash}${mode === 'inline' ? '' : `, mode ${mode}`}`];
+  if (mode === 'free') lines.push(`  ${freeNote}`);
   if (violation) {
     const same = violation.monitor === repro.violation?.monitor;
     lines.push(`VIOLATION ${violation.monitor} at step ${violation.step}${same ? ' (as recorded)' : ` (the repro recorded ${repro.violation?.monitor})`}`, `  ${violation.message}`);

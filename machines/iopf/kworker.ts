@@ -13,7 +13,7 @@
  * Each fault step dereferences group->attach_handle->domain (its mm): a heap `use`.
  */
 import { assign, enqueueActions, setup } from 'xstate';
-import { type FaultState, type FaultStatus, canStep, startFault, step } from '../../workers/mm/handleMmFault.ts';
+import { type FaultState, type FaultStatus, faultOptionsFor, startFault } from '../../workers/mm/handleMmFault.ts';
 import { effectActions } from '../effects.ts';
 import { defineKind } from '../kind.ts';
 import type { IopfGroup } from './types.ts';
@@ -121,7 +121,7 @@ export const kworkerKind = defineKind({
   offers(snap, view) {
     const c = snap.context;
     if (snap.value === 'responding') return [{ event: { type: 'RESPOND' } }];
-    if (snap.value === 'handling' && c.fault && canStep(view.mem, c.fault, faultOptions(c.bug))) {
+    if (snap.value === 'handling' && c.fault && view.faults.canStep(c.id, c.fault, faultOptionsFor(c.bug))) {
       return [{ event: { type: 'FAULT_STEP' }, label: c.fault.phase }];
     }
     return [];
@@ -129,7 +129,7 @@ export const kworkerKind = defineKind({
   prepare(snap, event, ports, self) {
     const c = snap.context;
     if (event.type !== 'FAULT_STEP' || !c.fault) return event;
-    return { type: 'FAULT_STEP', next: step(ports.mem, c.fault, self, faultOptions(c.bug)) };
+    return { type: 'FAULT_STEP', next: ports.faults.step(self, c.fault, faultOptionsFor(c.bug)) };
   },
 });
 
@@ -138,8 +138,4 @@ function firstToHandle(g: IopfGroup, from: number): number {
   let i = from;
   while (i < g.faults.length && g.skip?.includes(g.faults[i].reqId)) i++;
   return i;
-}
-
-function faultOptions(bug: string | null) {
-  return { skipMmapLock: bug === 'fault-without-mmap-lock' };
 }

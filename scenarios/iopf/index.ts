@@ -21,13 +21,17 @@ import {
 import {
   groupIntegrity,
   latencyObserver,
+  mmLockExclusion,
+  noLostPage,
   noResponseAfterRemoval,
   noStuckPartial,
   noUseAfterFree,
   oneResponsePerLastPage,
   pasidBond,
   prqDepth,
+  pteOutsideVma,
   responseMatchesRequest,
+  vmaUseAfterFree,
 } from '../../machines/specs/iopf/index.ts';
 import { lockdep } from '../../machines/specs/lockdep.ts';
 import { noLeak } from '../../machines/specs/noLeak.ts';
@@ -36,6 +40,7 @@ import { PlainMemory } from '../../workers/mm/plainMemory.ts';
 import { PAGE_SIZE, PROT_READ, PROT_WRITE } from '../../workers/mm/memory.ts';
 import type { ActorSpec, Scenario } from '../types.ts';
 import { iopfBugs } from './bugs.ts';
+import { mmBugs } from './mmBugs.ts';
 import { VMA_BASE, boundPasid, deviceWorkload, processOps } from './workload.ts';
 
 export const iopfScenario: Scenario = {
@@ -63,7 +68,7 @@ export const iopfScenario: Scenario = {
     { name: 'iommufdDevices', description: 'how many of the devices (the last ones) deliver faults to userspace through an iommufd fault object', type: 'int', default: 1, min: 0, max: 16 },
     { name: 'userFaultRate', description: "chance that the VMM's read() buffer faults (copy_to_user returns -EFAULT)", type: 'number', default: 0.05, min: 0, max: 1 },
   ],
-  bugs: iopfBugs,
+  bugs: [...iopfBugs, ...mmBugs],
   monitors: [
     lockdep,
     noLeak,
@@ -75,6 +80,10 @@ export const iopfScenario: Scenario = {
     noResponseAfterRemoval,
     noUseAfterFree,
     noStuckPartial,
+    vmaUseAfterFree,
+    pteOutsideVma,
+    noLostPage,
+    mmLockExclusion,
   ],
   build(p, bug, data) {
     const nDev = Number(p.devices);

@@ -1,26 +1,37 @@
 /**
  * Inline-mode memory: VMAs and PTEs as plain objects, mmap_lock as an rwsem in the run's lock
- * table (so lockdep and the trace see it like any other kernel lock).
+ * table (so lockdep and the trace see it like any other kernel lock). The algorithms are
+ * MmCore's; this class only stores.
  *
- * Locking, as in the kernel: `vmas` is protected by mmap_lock (read to look up, write to
- * change); `ptes` by the page-table lock, taken inside installPte and by zap under mmap_lock
- * for write. `users` is mm->mm_users.
+ * Locking, as in the kernel:
+ * - `vmas` (the VMA tree) and `nextVmaId`: mmap_lock (read to look up, write to change);
+ * - `ptes` (the page table): the page-table lock, taken by the fault path around its
+ *   check-and-set and by zap/change_protection inside munmap/mprotect; in inline mode every
+ *   step runs alone, so the PTL is a holder check that catches a step leaving it held;
+ * - `users` (mm->mm_users) and `nextPfn` (the page allocator): atomic, no lock.
  */
 import type { LockTable } from '../../actors/locks.ts';
-import { PAGE_SIZE, type MemoryPort, type Vma } from './memory.ts';
+import type { Vma, VmaSpec } from './memory.ts';
+import { MmCore, sortVmas } from './mmCore.ts';
 
 export const MMAP_LOCK = 'mmap_lock';
+export const PAGE_TABLE_LOCK = 'page_table_lock';
 
-export class PlainMemory implements MemoryPort {
+export class PlainMemory extends MmCore {
   private vmas: Vma[];
   private readonly ptes = new Map<number, number>();
-  private users = 1;
+  private nUsers = 1;
+  private nextVmaId = 1;
+  private nextPfn = 1;
+  private ptlHolder: string | null = null;
 
   constructor(
     private readonly locks: LockTable,
-    vmas: Vma[],
+    vmas: VmaSpec[],
   ) {
-    this.vmas = vmas.map((v) => ({ ...v }));
+    super();
+    this.vmas = sortVmas(vmas.map((v) => ({ id: v.id ?? this.nextVmaId++, start: v.start, end: v.end, prot: v.prot })));
+    this.nextVmaId = Math.max(this.nextVmaId, ...this.vmas.map((v) => v.id + 1));
     locks.declare(MMAP_LOCK, 'rwsem');
   }
 
@@ -36,81 +47,60 @@ export class PlainMemory implements MemoryPort {
     this.locks.release(MMAP_LOCK, who, 'mmap_unlock');
   }
 
+  lockPtl(who: string): void {
+    if (this.ptlHolder !== null) throw new Error(`${PAGE_TABLE_LOCK} taken by ${who} while held by ${this.ptlHolder}`);
+    this.ptlHolder = who;
+  }
+
+  unlockPtl(who: string): void {
+    if (this.ptlHolder !== who) throw new Error(`${PAGE_TABLE_LOCK} released by ${who} which does not hold it`);
+    this.ptlHolder = null;
+  }
+
   mmget(): boolean {
-    if (this.users === 0) return false;
-    this.users++;
+    if (this.nUsers === 0) return false;
+    this.nUsers++;
     return true;
   }
 
   mmput(): void {
-    this.users--;
+    this.nUsers--;
   }
 
-  findVma(addr: number): Vma | null {
-    return this.vmas.find((v) => v.start <= addr && addr < v.end) ?? null;
+  protected loadVmas(): Vma[] {
+    return this.vmas;
   }
 
-  installPte(addr: number, prot: number): void {
-    const page = pageOf(addr);
-    this.ptes.set(page, (this.ptes.get(page) ?? 0) | prot);
+  protected storeVmas(vmas: Vma[]): void {
+    this.vmas = vmas;
   }
 
-  pte(addr: number): number {
-    return this.ptes.get(pageOf(addr)) ?? 0;
+  protected loadPte(page: number): number {
+    return this.ptes.get(page) ?? 0;
   }
 
-  unmap(start: number, len: number): void {
-    const end = start + len;
-    const out: Vma[] = [];
-    for (const v of this.vmas) {
-      if (v.end <= start || v.start >= end) out.push(v);
-      else {
-        if (v.start < start) out.push({ start: v.start, end: start, prot: v.prot });
-        if (v.end > end) out.push({ start: end, end: v.end, prot: v.prot });
-      }
-    }
-    this.vmas = out;
-    for (let a = start; a < end; a += PAGE_SIZE) this.ptes.delete(pageOf(a));
+  protected storePte(page: number, pte: number): void {
+    if (pte === 0) this.ptes.delete(page);
+    else this.ptes.set(page, pte);
   }
 
-  map(start: number, len: number, prot: number): void {
-    this.unmap(start, len);
-    this.vmas.push({ start, end: start + len, prot });
-    this.vmas.sort((a, b) => a.start - b.start);
+  protected takeVmaId(): number {
+    return this.nextVmaId++;
   }
 
-  protect(start: number, len: number, prot: number): void {
-    const end = start + len;
-    const out: Vma[] = [];
-    for (const v of this.vmas) {
-      if (v.end <= start || v.start >= end) {
-        out.push(v);
-        continue;
-      }
-      if (v.start < start) out.push({ start: v.start, end: start, prot: v.prot });
-      out.push({ start: Math.max(v.start, start), end: Math.min(v.end, end), prot });
-      if (v.end > end) out.push({ start: end, end: v.end, prot: v.prot });
-    }
-    this.vmas = out;
-    // Downgrading protection drops the PTE bits it removes, as change_protection() does.
-    for (let a = start; a < end; a += PAGE_SIZE) {
-      const p = this.ptes.get(pageOf(a));
-      if (p !== undefined) {
-        const kept = p & prot;
-        if (kept) this.ptes.set(pageOf(a), kept);
-        else this.ptes.delete(pageOf(a));
-      }
-    }
+  protected takePfn(): number {
+    return this.nextPfn++;
   }
 
-  describe(): { vmas: Vma[]; ptes: [number, number][] } {
-    return {
-      vmas: this.vmas.map((v) => ({ ...v })),
-      ptes: [...this.ptes.entries()].sort((a, b) => a[0] - b[0]),
-    };
+  protected users(): number {
+    return this.nUsers;
   }
-}
 
-function pageOf(addr: number): number {
-  return Math.floor(addr / PAGE_SIZE);
+  protected counters(): { nextVmaId: number; nextPfn: number } {
+    return { nextVmaId: this.nextVmaId, nextPfn: this.nextPfn };
+  }
+
+  protected ptePages(): number[] {
+    return [...this.ptes.keys()];
+  }
 }

@@ -7,3 +7,7 @@ export * from './noResponseAfterRemoval.ts';
 export * from './noUseAfterFree.ts';
 export * from './pasidBond.ts';
 export * from './latency.ts';
+export * from './vmaUseAfterFree.ts';
+export * from './pteOutsideVma.ts';
+export * from './noLostPage.ts';
+export * from './mmLockExclusion.ts';

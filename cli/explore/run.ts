@@ -1,0 +1,46 @@
+/**
+ * Runs an exploration for the CLI: in this process (--workers 1) a chunk of runs at a time, or
+ * over a pool of workers; in the mode's mm runtime (threads for turnstile and free). The first
+ * Ctrl-C stops after the runs in progress and the results so far are printed; a second one exits.
+ * Wall-clock time is measured here, outside the runs: it never enters a trace or the digest.
+ */
+import { type ExploreOptions, type ExploreResult, finishExplore } from '../../actors/explore.ts';
+import { driveRange } from '../../workers/explore/drive.ts';
+import { exploreParallel } from '../../workers/explore/parallel.ts';
+import { createMmRuntime } from '../../workers/mm/threads/pool.ts';
+
+export interface ExplorationOutcome {
+  result: ExploreResult;
+  interrupted: boolean;
+  seconds: number;
+}
+
+export async function runExploration(o: ExploreOptions, workers: number, threads: number): Promise<ExplorationOutcome> {
+  const controller = new AbortController();
+  const onSigint = () => {
+    if (controller.signal.aborted) process.exit(130);
+    process.stderr.write('pagerace: interrupted; finishing the runs in progress (Ctrl-C again to quit at once)\n');
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  const started = process.hrtime.bigint();
+  try {
+    let result: ExploreResult;
+    if (workers > 1) {
+      result = (await exploreParallel(o, workers, { signal: controller.signal, threads })).result;
+    } else {
+      const mm = await createMmRuntime(o.mode ?? 'inline', { threads });
+      try {
+        const run = { ...o, mm, onRun: () => !controller.signal.aborted };
+        const r = await driveRange(run, { from: 0, to: o.runs }, { shouldStop: () => controller.signal.aborted });
+        result = finishExplore(run, [r]);
+      } finally {
+        await mm.close();
+      }
+    }
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    return { result, interrupted: controller.signal.aborted, seconds };
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}

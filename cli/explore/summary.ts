@@ -1,0 +1,69 @@
+/** The explore command's output: a human summary on stderr, and with --json one object on stdout. */
+import { relative } from 'node:path';
+import type { ExploreResult } from '../../actors/explore.ts';
+import type { MmMode } from '../../workers/mm/runtime.ts';
+
+export interface SummaryInfo {
+  scenario: string;
+  strategy: string;
+  seed: number;
+  bug: string | null;
+  mode: MmMode;
+  workers: number;
+  seconds: number;
+  reproPath: string | null;
+  inspectorPath?: string | null;
+  json?: boolean;
+  interrupted: boolean;
+}
+
+/** How many errored runs the human summary lists one by one. */
+const ERRORED_SHOWN = 10;
+
+export function printSummary(r: ExploreResult, s: SummaryInfo): void {
+  const runsPerSecond = s.seconds > 0 ? Math.round(r.runs / s.seconds) : r.runs;
+  const v = r.firstViolation;
+  const replayCmd = s.reproPath ? `npx pagerace replay ${relative(process.cwd(), s.reproPath) || s.reproPath}` : null;
+  if (s.json) {
+    const out = {
+      scenario: s.scenario,
+      runs: r.runs,
+      steps: r.steps,
+      violations: r.violations,
+      runsPerSecond,
+      digest: r.digest,
+      metrics: r.metrics,
+      firstViolation: v
+        ? { monitor: v.monitor, message: v.message, run: v.run, seed: v.runSeed, step: v.step, repro: s.reproPath, actors: v.actors, messages: v.messages, foundSteps: v.foundSteps, inspector: s.inspectorPath ?? null }
+        : null,
+      mode: s.mode,
+      workers: s.workers,
+      errored: r.errored,
+      interrupted: s.interrupted,
+      stepReplayable: s.mode !== 'free',
+    };
+    process.stdout.write(JSON.stringify(out) + '\n');
+  }
+  const lines = [
+    `pagerace explore ${s.scenario}: ${r.runs} run(s)${s.interrupted ? ' (interrupted)' : ''}, strategy ${s.strategy}, seed ${s.seed}, bug ${s.bug ?? 'none (fixed model)'}, mode ${s.mode}, ${s.workers} worker(s)`,
+    `  ${r.steps} steps, ${runsPerSecond} runs/s, ${r.violations} violation(s)${r.errored.length ? `, ${r.errored.length} errored run(s)` : ''}`,
+    `  digest ${r.digest}`,
+    `  metrics ${Object.entries(r.metrics).map(([k, x]) => `${k}=${Number.isInteger(x) ? x : x.toPrecision(3)}`).join(' ')}`,
+  ];
+  if (s.mode === 'free') {
+    lines.push('  free mode: real threads without turns; the history is checked after each run; runs are not replayable step for step and the digest varies');
+  }
+  for (const e of r.errored.slice(0, ERRORED_SHOWN)) lines.push(`ERRORED run ${e.run} (run seed ${e.seed}): ${e.error}`);
+  if (r.errored.length > ERRORED_SHOWN) lines.push(`  ... and ${r.errored.length - ERRORED_SHOWN} more errored run(s) (see --json)`);
+  if (v) {
+    lines.push(
+      `VIOLATION ${v.monitor} in run ${v.run} (run seed ${v.runSeed}) at step ${v.step} (${s.mode === 'free' ? `as found, ${v.foundSteps} steps; free runs are not shrunk` : `shrunk from ${v.foundSteps} steps`})`,
+      `  ${v.message}`,
+      `  actors: ${v.actors.join(', ') || '-'}; messages: ${v.messages.map((m) => `#${m}`).join(', ') || '-'}`,
+    );
+    if (s.reproPath) lines.push(`  repro: ${s.reproPath}`, `  replay: ${replayCmd}`);
+    if (s.inspectorPath) lines.push(`  inspector: ${s.inspectorPath}`);
+    if (s.mode === 'free') lines.push(`  (a free-mode repro re-runs its schedule with free threads and may diverge; explore with --mode inline for an exact repro)`);
+  }
+  process.stderr.write(lines.join('\n') + '\n');
+}

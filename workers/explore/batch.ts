@@ -1,0 +1,75 @@
+/**
+ * Parallel exploration, worker side (piscina entry): run one batch of an exploration's runs and
+ * return its RangeResult. The exploration is described by a plain BatchSpec (the scenario by
+ * name); the threaded mm runtime, when the mode needs one, is created once per worker thread and
+ * reused by every batch it runs. Progress goes into a shared lane word (the next run to start)
+ * so that the main thread can name the run a dying worker was on; the shared LIMIT word stops
+ * the batch early (a violation found in an earlier run, or Ctrl-C).
+ */
+import { type ExploreOptions, type RangeResult, type RunRange } from '../../actors/explore.ts';
+import type { StrategyName } from '../../actors/strategies/make.ts';
+import { scenarios } from '../../scenarios/index.ts';
+import type { Params } from '../../scenarios/types.ts';
+import type { MmMode, MmRuntime } from '../mm/runtime.ts';
+import { createMmRuntime } from '../mm/threads/pool.ts';
+import { driveRange } from './drive.ts';
+
+export interface BatchSpec {
+  scenario: string;
+  params: Params;
+  bug: string | null;
+  runs: number;
+  seed: number;
+  strategy: StrategyName;
+  depth: number;
+  maxSteps: number;
+  mode: MmMode;
+  /** kworker threads of the mm runtime (turnstile, free). */
+  threads: number;
+}
+
+export interface BatchTask {
+  spec: BatchSpec;
+  range: RunRange;
+  lane: number;
+  /** Int32 words: [LIMIT, lane progress...]. */
+  ctl: SharedArrayBuffer;
+}
+
+/** Word of the shared control array: runs at or beyond it are not started. */
+export const LIMIT = 0;
+export const laneWord = (lane: number) => 1 + lane;
+
+let runtime: { key: string; mm: Promise<MmRuntime> } | null = null;
+
+function runtimeFor(spec: BatchSpec): Promise<MmRuntime> {
+  const key = `${spec.mode}/${spec.threads}`;
+  if (runtime?.key !== key) runtime = { key, mm: createMmRuntime(spec.mode, { threads: spec.threads }) };
+  return runtime.mm;
+}
+
+export default async function batch(t: BatchTask): Promise<RangeResult> {
+  const ctl = new Int32Array(t.ctl);
+  const scenario = scenarios[t.spec.scenario];
+  if (!scenario) throw new Error(`unknown scenario ${t.spec.scenario}`);
+  const mm = await runtimeFor(t.spec);
+  const lane = laneWord(t.lane);
+  Atomics.store(ctl, lane, t.range.from);
+  const o: ExploreOptions = {
+    scenario,
+    params: t.spec.params,
+    bug: t.spec.bug,
+    runs: t.spec.runs,
+    seed: t.spec.seed,
+    strategy: t.spec.strategy,
+    depth: t.spec.depth,
+    maxSteps: t.spec.maxSteps,
+    mode: t.spec.mode,
+    mm,
+    onRun: (i) => {
+      Atomics.store(ctl, lane, i + 1);
+      return i + 1 < Atomics.load(ctl, LIMIT);
+    },
+  };
+  return driveRange(o, t.range, { shouldStop: (next) => next >= Atomics.load(ctl, LIMIT), chunk: t.range.to - t.range.from });
+}

@@ -1,0 +1,32 @@
+/**
+ * Runs a range of an exploration in this thread, a chunk at a time. Between chunks (never inside
+ * a run) it yields to the event loop, so a SIGINT handler or an abort can stop it, and heals the
+ * mm runtime if a kworker thread died. The chunks concatenate to exactly what one exploreRange
+ * over the whole range gives.
+ */
+import { type ExploreOptions, type RangeResult, type RunRange, concatRanges, exploreRange } from '../../actors/explore.ts';
+
+/** Runs per chunk: about 50-100 ms of work, so Ctrl-C is answered promptly. */
+export const CHUNK_RUNS = 32;
+
+export interface DriveHooks {
+  /** Checked between chunks with the next run index; true stops. */
+  shouldStop?: (next: number) => boolean;
+  chunk?: number;
+}
+
+export async function driveRange(o: ExploreOptions, range: RunRange, hooks: DriveHooks = {}): Promise<RangeResult> {
+  const parts: RangeResult[] = [];
+  let next = range.from;
+  const chunk = hooks.chunk ?? CHUNK_RUNS;
+  while (next < range.to && !hooks.shouldStop?.(next)) {
+    const r = exploreRange(o, { from: next, to: Math.min(range.to, next + chunk) });
+    parts.push(r);
+    next = r.next;
+    if (r.failing) break;
+    if (o.mm && !o.mm.healthy()) await o.mm.heal();
+    // Outside every run: lets signal handlers and pool callbacks run.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  return concatRanges(parts, next);
+}

@@ -1,0 +1,157 @@
+/**
+ * Parallel exploration, main-thread side: the runs [0, N) are cut into deterministic batches and
+ * spread over one piscina pool (created once per exploration). Results are put back in run order
+ * and combined by finishExplore, so digest, first violation and repro are exactly those of a
+ * single-threaded exploration with the same seed.
+ *
+ * - A violation in run i lowers the shared LIMIT to i + 1: later batches are not started and
+ *   running ones stop after their current run; earlier batches finish (an earlier violation wins).
+ * - A batch whose worker throws, is aborted or dies: the run it was on (its lane's progress word)
+ *   is reported errored with its seed; the runs before and after it are queued again.
+ * - An abort (Ctrl-C) sets LIMIT to 0: workers stop after their current run, and the result is
+ *   the contiguous prefix of runs done so far.
+ */
+import { Piscina } from 'piscina';
+import { type ExploreOptions, type ExploreResult, type RangeResult, type RunRange, finishExplore } from '../../actors/explore.ts';
+import { runSeed } from '../../actors/prng.ts';
+import { MAX_THREADS } from '../mm/shared/layout.ts';
+import { workerExecArgv } from '../tsx.ts';
+import { type BatchSpec, type BatchTask, LIMIT, laneWord } from './batch.ts';
+
+const BATCH = new URL('./batch.ts', import.meta.url).href;
+
+export interface ParallelHooks {
+  /** Abort: stop after the runs in progress and return the prefix done so far. */
+  signal?: AbortSignal;
+  /** Runs per batch (default: about four batches per worker, 10 to 250 runs). */
+  batchSize?: number;
+  /** kworker threads of each worker's mm runtime (turnstile, free). */
+  threads?: number;
+  /** Tests: the pool and the lane progress words, once the pool exists. */
+  onPool?: (pool: Piscina, ctl: Int32Array) => void;
+  /** A pool from createBatchPool to use (and leave running) instead of a new one: warm benchmarks. */
+  pool?: Piscina;
+}
+
+/** A pool of `workers` threads running batches (batch.ts). */
+export function createBatchPool(workers: number): Piscina {
+  const pool = new Piscina({ filename: BATCH, minThreads: workers, maxThreads: workers, idleTimeout: 2 ** 30, execArgv: workerExecArgv() });
+  // A dead worker is reported through its task's promise.
+  pool.on('error', () => {});
+  return pool;
+}
+
+export interface ParallelOutcome {
+  result: ExploreResult;
+  interrupted: boolean;
+}
+
+interface Done {
+  range: RunRange;
+  result: RangeResult;
+}
+
+/** Batches failing in a row before finishing a single run: the pool itself is broken, stop. */
+const MAX_FAILED_STARTS = 3;
+
+export function batchSize(runs: number, workers: number): number {
+  return Math.max(10, Math.min(250, Math.ceil(runs / (workers * 4))));
+}
+
+export async function exploreParallel(o: ExploreOptions, workers: number, hooks: ParallelHooks = {}): Promise<ParallelOutcome> {
+  const spec: BatchSpec = {
+    scenario: o.scenario.name,
+    params: o.params,
+    bug: o.bug,
+    runs: o.runs,
+    seed: o.seed,
+    strategy: o.strategy,
+    depth: o.depth,
+    maxSteps: o.maxSteps,
+    mode: o.mode ?? 'inline',
+    threads: hooks.threads ?? 2,
+  };
+  if (spec.mode !== 'inline' && (spec.threads < 1 || spec.threads > MAX_THREADS)) {
+    throw new Error(`the ${spec.mode} mode needs 1 to ${MAX_THREADS} kworker threads per worker, got ${spec.threads}`);
+  }
+  const lanes = workers * 2;
+  const ctl = new Int32Array(new SharedArrayBuffer(4 * (1 + lanes)));
+  ctl[LIMIT] = o.runs;
+  const pool = hooks.pool ?? createBatchPool(workers);
+  hooks.onPool?.(pool, ctl);
+
+  const size = hooks.batchSize ?? batchSize(o.runs, workers);
+  const queue: RunRange[] = [];
+  for (let from = 0; from < o.runs; from += size) queue.push({ from, to: Math.min(o.runs, from + size) });
+  const done: Done[] = [];
+  const free = [...Array(lanes).keys()];
+  const inFlight = new Map<number, Promise<{ lane: number; range: RunRange; ok: boolean; value: unknown }>>();
+  const stop = () => Atomics.store(ctl, LIMIT, 0);
+  let failedStarts = 0;
+  hooks.signal?.addEventListener('abort', stop, { once: true });
+
+  try {
+    for (;;) {
+      const limit = Atomics.load(ctl, LIMIT);
+      while (!hooks.signal?.aborted && free.length > 0 && queue.length > 0 && queue[0].from < limit) {
+        const range = queue.shift()!;
+        const lane = free.shift()!;
+        Atomics.store(ctl, laneWord(lane), range.from);
+        const task: BatchTask = { spec, range, lane, ctl: ctl.buffer as SharedArrayBuffer };
+        inFlight.set(
+          lane,
+          pool.run(task).then(
+            (value) => ({ lane, range, ok: true, value }),
+            (value) => ({ lane, range, ok: false, value }),
+          ),
+        );
+      }
+      if (inFlight.size === 0) break;
+      const s = await Promise.race(inFlight.values());
+      inFlight.delete(s.lane);
+      free.push(s.lane);
+      if (s.ok) {
+        failedStarts = 0;
+        const result = s.value as RangeResult;
+        done.push({ range: s.range, result });
+        if (result.failing) Atomics.store(ctl, LIMIT, Math.min(Atomics.load(ctl, LIMIT), result.failing.run + 1));
+        continue;
+      }
+      // The worker threw, was aborted or died: the run it was on is errored, the others run again.
+      const k = Math.min(Math.max(Atomics.load(ctl, laneWord(s.lane)), s.range.from), s.range.to - 1);
+      const error = s.value instanceof Error ? s.value.message : String(s.value);
+      failedStarts = Atomics.load(ctl, laneWord(s.lane)) > s.range.from ? 0 : failedStarts + 1;
+      if (failedStarts >= MAX_FAILED_STARTS) throw new Error(`parallel exploration: ${failedStarts} batches in a row failed before finishing a run: ${error}`);
+      done.push({ range: { from: k, to: k + 1 }, result: erroredRange(k, runSeed(o.seed, k), `worker failed: ${error}`) });
+      const again = [
+        { from: s.range.from, to: k },
+        { from: k + 1, to: s.range.to },
+      ].filter((r) => r.from < r.to);
+      queue.unshift(...again);
+      queue.sort((a, b) => a.from - b.from);
+    }
+  } finally {
+    hooks.signal?.removeEventListener('abort', stop);
+    if (!hooks.pool) await pool.destroy();
+  }
+
+  return { result: finishExplore(o, prefix(done)), interrupted: Boolean(hooks.signal?.aborted) };
+}
+
+/** The batches' results in run order, as far as they cover [0, ...) without a gap. */
+function prefix(done: Done[]): RangeResult[] {
+  const sorted = [...done].sort((a, b) => a.range.from - b.range.from);
+  const out: RangeResult[] = [];
+  let next = 0;
+  for (const d of sorted) {
+    if (d.range.from !== next) break;
+    out.push(d.result);
+    if (d.result.failing || d.result.next < d.range.to) break;
+    next = d.range.to;
+  }
+  return out;
+}
+
+function erroredRange(run: number, seed: number, error: string): RangeResult {
+  return { runs: 0, steps: 0, traceHashes: [], metrics: {}, maxThreads: 0, maxRunSteps: 0, failing: null, errored: [{ run, seed, error }], next: run + 1 };
+}
