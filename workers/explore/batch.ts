@@ -7,26 +7,18 @@
  * the batch early (a violation found in an earlier run, or Ctrl-C).
  */
 import { type ExploreOptions, type RangeResult, type RunRange } from '../../actors/explore.ts';
-import type { StrategyName } from '../../actors/strategies/make.ts';
 import { scenarios } from '../../scenarios/index.ts';
-import type { Params } from '../../scenarios/types.ts';
 import type { MmMode, MmRuntime } from '../mm/runtime.ts';
 import { createMmRuntime } from '../mm/threads/pool.ts';
 import { driveRange } from './drive.ts';
 
-export interface BatchSpec {
+/** What a worker needs to run a batch: the exploration's options, with the scenario by name. */
+export type BatchSpec = Omit<ExploreOptions, 'scenario' | 'onRun' | 'mode' | 'mm'> & {
   scenario: string;
-  params: Params;
-  bug: string | null;
-  runs: number;
-  seed: number;
-  strategy: StrategyName;
-  depth: number;
-  maxSteps: number;
   mode: MmMode;
   /** kworker threads of the mm runtime (turnstile, free). */
   threads: number;
-}
+};
 
 export interface BatchTask {
   spec: BatchSpec;
