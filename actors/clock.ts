@@ -3,7 +3,11 @@
  * a pending timer, and the scheduler fires it as a step. Ties on the deadline are broken by
  * the order timers were set (a sequence number), never by host timing.
  */
-/** xstate's Clock interface (not exported from the package root). */
+/**
+ * xstate's Clock interface (not exported from the package root). The `setTimeout` below is this
+ * virtual clock's implementation of that interface: it only records a pending timer; no host
+ * timer is ever started.
+ */
 export interface Clock {
   setTimeout(fn: (...args: unknown[]) => void, timeout: number): unknown;
   clearTimeout(id: unknown): void;
