@@ -17,22 +17,31 @@ export interface Envelope {
   cause: number | null;
 }
 
+/** One (from -> to) FIFO; its key is the scheduler's name for delivering its head. */
+export interface Channel {
+  key: string;
+  queue: Envelope[];
+}
+
 export class Bus {
   readonly sent$ = new Subject<Envelope>();
   readonly delivered$ = new Subject<Envelope>();
-  private readonly channels = new Map<string, Envelope[]>();
+  private readonly channels = new Map<string, Channel>();
+  /** The channels in order of first use: the order heads are offered in. */
+  readonly channelList: Channel[] = [];
   private seq = 0;
   private inFlight = 0;
 
   send(from: string, to: string, type: string, payload: Record<string, unknown>, cause: number | null): Envelope {
     const env: Envelope = { id: ++this.seq, from, to, type, payload, cause };
     const key = channelKey(from, to);
-    let q = this.channels.get(key);
-    if (!q) {
-      q = [];
-      this.channels.set(key, q);
+    let ch = this.channels.get(key);
+    if (!ch) {
+      ch = { key, queue: [] };
+      this.channels.set(key, ch);
+      this.channelList.push(ch);
     }
-    q.push(env);
+    ch.queue.push(env);
     this.inFlight++;
     this.sent$.next(env);
     return env;
@@ -41,14 +50,13 @@ export class Bus {
   /** Channel heads in a deterministic order (first use of the channel). */
   heads(): Envelope[] {
     const out: Envelope[] = [];
-    for (const q of this.channels.values()) if (q.length > 0) out.push(q[0]);
+    for (const ch of this.channelList) if (ch.queue.length > 0) out.push(ch.queue[0]);
     return out;
   }
 
   /** Remove the head of a channel; the caller delivers it. */
   take(from: string, to: string): Envelope {
-    const q = this.channels.get(channelKey(from, to));
-    const env = q?.shift();
+    const env = this.channels.get(channelKey(from, to))?.queue.shift();
     if (!env) throw new Error(`bus: channel ${from}->${to} is empty`);
     this.inFlight--;
     return env;
@@ -61,7 +69,7 @@ export class Bus {
 
   /** Every undelivered envelope, for quiescence reports. */
   undelivered(): Envelope[] {
-    return [...this.channels.values()].flat();
+    return this.channelList.flatMap((ch) => ch.queue);
   }
 
   complete(): void {

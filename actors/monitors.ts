@@ -5,12 +5,20 @@
 import type { Monitor, MonitorInstance, QuiescenceView, StepRecord, Violation } from '../machines/specs/types.ts';
 import type { Params } from '../scenarios/types.ts';
 
+interface Entry {
+  monitor: Monitor;
+  inst: MonitorInstance;
+  /** The last onStep call routed to this monitor: marks it without a per-step set. */
+  routed: number;
+}
+
 export class MonitorSet {
-  private readonly routes = new Map<string, { monitor: Monitor; inst: MonitorInstance }[]>();
-  private readonly all: { monitor: Monitor; inst: MonitorInstance }[];
+  private readonly routes = new Map<string, Entry[]>();
+  private readonly all: Entry[];
+  private calls = 0;
 
   constructor(monitors: Monitor[], params: Params) {
-    this.all = monitors.map((monitor) => ({ monitor, inst: monitor.create(params) }));
+    this.all = monitors.map((monitor) => ({ monitor, inst: monitor.create(params), routed: -1 }));
     for (const m of this.all) {
       for (const o of m.monitor.observes) {
         const list = this.routes.get(o) ?? [];
@@ -21,22 +29,23 @@ export class MonitorSet {
   }
 
   onStep(rec: StepRecord): Violation | null {
-    const hit = new Set<{ monitor: Monitor; inst: MonitorInstance }>();
-    const route = (k: string) => {
-      const l = this.routes.get(k);
-      if (l) for (const m of l) hit.add(m);
-    };
-    if (rec.delivered) route(rec.delivered.type);
-    for (const e of rec.sent) route(e.type);
-    for (const o of rec.obs) route(`obs:${o.what}`);
-    if (rec.locks.length) route('locks');
+    const i = ++this.calls;
+    if (rec.delivered) this.route(rec.delivered.type, i);
+    for (const e of rec.sent) this.route(e.type, i);
+    for (const o of rec.obs) this.route(`obs:${o.what}`, i);
+    if (rec.locks.length) this.route('locks', i);
     // Keep the scenario's monitor order so the first violation reported is deterministic.
     for (const m of this.all) {
-      if (!hit.has(m) || !m.inst.onStep) continue;
+      if (m.routed !== i || !m.inst.onStep) continue;
       const v = m.inst.onStep(rec);
       if (v) return { ...v, monitor: m.monitor.name, step: rec.i };
     }
     return null;
+  }
+
+  private route(key: string, call: number): void {
+    const l = this.routes.get(key);
+    if (l) for (const m of l) m.routed = call;
   }
 
   atQuiescence(q: QuiescenceView): Violation | null {

@@ -114,12 +114,13 @@ export class World {
 
   private enabledNow(): EnabledStep[] {
     const out: EnabledStep[] = [];
-    for (const env of this.bus.heads()) {
+    for (const ch of this.bus.channelList) {
+      if (ch.queue.length === 0) continue;
+      const env = ch.queue[0];
       const m = this.byId.get(env.to);
       if (!m) throw new Error(`message ${env.type} from ${env.from} to unknown actor ${env.to}`);
-      const ev = { type: env.type, ...env.payload };
-      if (m.kind.accepts && !m.kind.accepts(m.actor.getSnapshot(), ev, this.view)) continue;
-      out.push({ key: `${env.from}->${env.to}`, thread: env.to, type: 'deliver', env });
+      if (m.kind.accepts && !m.kind.accepts(m.actor.getSnapshot(), { type: env.type, ...env.payload }, this.view)) continue;
+      out.push({ key: ch.key, thread: env.to, type: 'deliver', env });
     }
     for (const m of this.members) {
       for (const o of m.kind.offers(m.actor.getSnapshot(), this.view)) {

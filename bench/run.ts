@@ -3,10 +3,12 @@
  * figures can be compared as ratios. Not a test: numbers only.
  * - strategies: random walk and PCT, inline, in this thread (what `explore --workers 1` does);
  * - modes: inline vs turnstile (kworker threads granted turns; the same digest) vs free;
- * - workers: the same exploration over a warm pool of 1 and of 2 workers, and their ratio (the
- *   digests must be equal); then again in a child process under `node --single-threaded` (no V8 background threads).
- * BENCH_RUNS sets the runs of the strategy and workers rows (default 3000), BENCH_MODE_RUNS the
- * modes rows (default 500).
+ * - workers: the same exploration over warm pools of 1 and of 2 workers, timed alternately, and
+ *   the median of their ratios (the digests must be equal); then the same in a child process
+ *   with V8's default flags, to show what the exploration's V8 tuning (workers/v8flags.ts) buys.
+ * The npm script gives the command-line V8 flags the CLI's shebang gives; this process adds the
+ * run-time ones. BENCH_RUNS sets the runs of the strategy rows and of each workers timing
+ * (default 3000), BENCH_PAIRS the timed pairs (default 5), BENCH_MODE_RUNS the modes rows (500).
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -14,8 +16,15 @@ import { explore } from '../actors/explore.ts';
 import type { StrategyName } from '../actors/strategies/make.ts';
 import type { MmMode } from '../workers/mm/runtime.ts';
 import { createMmRuntime } from '../workers/mm/threads/pool.ts';
-import { type WorkersRow, benchOptions, workersPair } from './workers.ts';
+import { COMMAND_LINE_V8_FLAGS, EXPLORATION_V8_FLAGS, tuneV8ForExploration } from '../workers/v8flags.ts';
+import { type WorkersFigure, type WorkersRow, benchOptions, workersFigure } from './workers.ts';
 
+tuneV8ForExploration();
+const missing = COMMAND_LINE_V8_FLAGS.filter((f) => !process.execArgv.includes(f));
+if (missing.length) console.log(`note: started without ${missing.join(' ')} (use npm run bench): the figures are not the CLI's`);
+const flags = [...process.execArgv.filter((f) => f.startsWith('--') && f !== '--import' && !f.includes('tsx')), ...EXPLORATION_V8_FLAGS];
+const flagsNote = `V8 flags ${flags.join(' ')}`;
+const pairs = Number(process.env.BENCH_PAIRS ?? 5);
 const runs = Number(process.env.BENCH_RUNS ?? 3000);
 const modeRuns = Number(process.env.BENCH_MODE_RUNS ?? 500);
 const base = benchOptions(runs);
@@ -46,16 +55,16 @@ async function measureMode(mode: MmMode) {
   }
 }
 
-function printWorkers(title: string, pair: WorkersRow[]): number {
+function printWorkers(title: string, f: WorkersFigure): void {
   console.log(title);
-  for (const p of pair) {
-    console.log(
-      `  workers=${p.workers} ${p.runsPerSecond.toFixed(0).padStart(6)} runs/s  (${p.seconds.toFixed(2)} s, ${p.cores.toFixed(2)} cores busy; pool start-up and warm-up ${p.startupSeconds.toFixed(2)} s; digest ${p.digest.slice(0, 12)})`,
-    );
+  for (let k = 0; k < f.ratios.length; k++) {
+    const [one, two] = [f.rows[2 * k], f.rows[2 * k + 1]];
+    const row = (r: WorkersRow) => `workers=${r.workers} ${r.runsPerSecond.toFixed(0).padStart(5)} runs/s (${r.cores.toFixed(2)} cores)`;
+    console.log(`  pair ${k + 1}: ${row(one)}  ${row(two)}  ratio ${f.ratios[k].toFixed(2)}`);
   }
-  const ratio = pair[1].runsPerSecond / pair[0].runsPerSecond;
-  console.log(`  workers=2/workers=1 runs/s ratio ${ratio.toFixed(2)}; digests ${pair[0].digest === pair[1].digest ? 'equal' : 'DIFFER'}`);
-  return ratio;
+  console.log(
+    `  workers=2/workers=1 median ratio ${f.medianRatio.toFixed(2)} over ${f.ratios.length} pairs; digests ${f.digestsEqual ? 'equal' : 'DIFFER'} (${f.rows[0].digest.slice(0, 12)}); pool start-up and warm-up ${f.startupSeconds.toFixed(2)} s`,
+  );
 }
 
 const rows = (['random', 'pct'] as const).map(measure);
@@ -77,13 +86,14 @@ for (const m of modes) {
 }
 console.log(`  turnstile/inline runs/s ratio ${(modes[1].runsPerSecond / modes[0].runsPerSecond).toFixed(2)}; digests ${modes[0].digest === modes[1].digest ? 'equal' : 'DIFFER'}`);
 
-const pair = await workersPair(runs);
-const ratio = printWorkers(`workers: random walk, ${runs} runs, warm pools (V8 default flags)`, pair);
-console.log(`  workers=2 vs this thread's random walk above: ${(pair[1].runsPerSecond / rows[0].runsPerSecond).toFixed(2)}x`);
-const child = execFileSync(process.execPath, ['--single-threaded', '--import', 'tsx', fileURLToPath(new URL('./workers.ts', import.meta.url))], {
-  env: { ...process.env, BENCH_RUNS: String(runs) },
+const figure = await workersFigure(runs, pairs);
+printWorkers(`workers: random walk, ${runs} runs per timing, warm pools of 1 and 2 timed alternately (${flagsNote})`, figure);
+const twos = figure.rows.filter((r) => r.workers === 2).map((r) => r.runsPerSecond).sort((a, b) => a - b);
+console.log(`  median workers=2 vs this thread's random walk above: ${(twos[Math.floor(twos.length / 2)] / rows[0].runsPerSecond).toFixed(2)}x`);
+const child = execFileSync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./workers.ts', import.meta.url))], {
+  env: { ...process.env, BENCH_RUNS: String(runs), BENCH_PAIRS: String(Math.min(pairs, 3)), BENCH_V8_DEFAULTS: '1' },
   encoding: 'utf8',
 });
-const stPair = JSON.parse(child.trim().split('\n').at(-1)!) as WorkersRow[];
-const stRatio = printWorkers(`workers: the same in a child process under node --single-threaded (no V8 background GC or JIT threads)`, stPair);
-console.log(JSON.stringify({ bench: rows, modes, workers: pair, workersRatio: ratio, workersSingleThreadedV8: stPair, workersRatioSingleThreadedV8: stRatio }));
+const defaults = JSON.parse(child.trim().split('\n').at(-1)!) as WorkersFigure;
+printWorkers('workers: the same in a child process with V8 default flags', defaults);
+console.log(JSON.stringify({ node: process.version, v8Flags: flags, bench: rows, modes, workers: figure, workersV8Defaults: defaults }));

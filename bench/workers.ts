@@ -1,14 +1,16 @@
 /**
- * The workers figure of `npm run bench`: the same exploration over a warm pool of 1 worker and
- * of 2 workers, measured one after the other in this process. Pool start-up and JIT warm-up are
- * excluded (printed apart); CPU time is reported so that V8's own background threads (GC, JIT)
- * show. Run directly it prints one JSON object: `npm run bench` runs it once more under
- * `node --single-threaded` to show the scaling without V8's background GC and JIT threads.
+ * The workers figure of `npm run bench`: the same exploration over a warm pool of 1 worker and a
+ * warm pool of 2, timed alternately (1, 2, 1, 2, ...) so that the machine's noise falls on both;
+ * the ratio reported is the median of the per-pair ratios. Pool start-up, JIT warm-up and one
+ * untimed pair are excluded (printed apart); CPU time is reported so that V8's own background threads (GC, JIT)
+ * show. Run directly it prints one JSON object (for a child process with other V8 flags).
  */
 import { fileURLToPath } from 'node:url';
+import type { Piscina } from 'piscina';
 import { type ExploreOptions } from '../actors/explore.ts';
 import { iopfScenario } from '../scenarios/iopf/index.ts';
 import { createBatchPool, exploreParallel } from '../workers/explore/parallel.ts';
+import { tuneV8ForExploration } from '../workers/v8flags.ts';
 
 export interface WorkersRow {
   workers: number;
@@ -17,8 +19,17 @@ export interface WorkersRow {
   runsPerSecond: number;
   /** Process CPU seconds per wall second while timing (includes V8's background threads). */
   cores: number;
-  startupSeconds: number;
   digest: string;
+}
+
+export interface WorkersFigure {
+  /** Timed rows in the order they ran: workers 1, 2, 1, 2, ... */
+  rows: WorkersRow[];
+  /** workers=2 runs/s over the workers=1 runs/s timed just before it, per pair. */
+  ratios: number[];
+  medianRatio: number;
+  startupSeconds: number;
+  digestsEqual: boolean;
 }
 
 export function benchOptions(runs: number): ExploreOptions {
@@ -27,30 +38,45 @@ export function benchOptions(runs: number): ExploreOptions {
 }
 
 // Wall clock and CPU time: a benchmark, not a run.
-export async function measureWorkers(workers: number, runs: number, warmRuns = 400): Promise<WorkersRow> {
-  const base = benchOptions(runs);
+async function timed(pool: Piscina, workers: number, runs: number): Promise<WorkersRow> {
+  const cpu0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
-  const pool = createBatchPool(workers);
+  const { result } = await exploreParallel(benchOptions(runs), workers, { pool });
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const cpu = process.cpuUsage(cpu0);
+  return { workers, runs: result.runs, seconds, runsPerSecond: result.runs / seconds, cores: (cpu.user + cpu.system) / 1e6 / seconds, digest: result.digest };
+}
+
+export async function workersFigure(runs: number, pairs: number, warmRuns = 500): Promise<WorkersFigure> {
+  const t0 = process.hrtime.bigint();
+  const pools = [createBatchPool(1), createBatchPool(2)];
   try {
     // Start every worker and warm its JIT (one batch each), outside the timing.
-    await exploreParallel({ ...base, runs: warmRuns * workers, seed: 99 }, workers, { pool, batchSize: warmRuns });
+    for (const [i, pool] of pools.entries()) {
+      await exploreParallel({ ...benchOptions(warmRuns * (i + 1)), seed: 99 }, i + 1, { pool, batchSize: warmRuns });
+    }
+    // One untimed pair: the first timing after warm-up still ran slow (heap growth, late JIT).
+    await timed(pools[0], 1, runs);
+    await timed(pools[1], 2, runs);
     const startupSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
-    const cpu0 = process.cpuUsage();
-    const t1 = process.hrtime.bigint();
-    const { result } = await exploreParallel(base, workers, { pool });
-    const seconds = Number(process.hrtime.bigint() - t1) / 1e9;
-    const cpu = process.cpuUsage(cpu0);
-    return { workers, runs: result.runs, seconds, runsPerSecond: result.runs / seconds, cores: (cpu.user + cpu.system) / 1e6 / seconds, startupSeconds, digest: result.digest };
+    const rows: WorkersRow[] = [];
+    const ratios: number[] = [];
+    for (let k = 0; k < pairs; k++) {
+      const one = await timed(pools[0], 1, runs);
+      const two = await timed(pools[1], 2, runs);
+      rows.push(one, two);
+      ratios.push(two.runsPerSecond / one.runsPerSecond);
+    }
+    const sorted = [...ratios].sort((a, b) => a - b);
+    const medianRatio = sorted.length % 2 ? sorted[(sorted.length - 1) / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+    return { rows, ratios, medianRatio, startupSeconds, digestsEqual: rows.every((r) => r.digest === rows[0].digest) };
   } finally {
-    await pool.destroy();
+    await Promise.all(pools.map((p) => p.destroy()));
   }
 }
 
-export async function workersPair(runs: number): Promise<WorkersRow[]> {
-  return [await measureWorkers(1, runs), await measureWorkers(2, runs)];
-}
-
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const rows = await workersPair(Number(process.env.BENCH_RUNS ?? 3000));
-  process.stdout.write(JSON.stringify(rows) + '\n');
+  if (process.env.BENCH_V8_DEFAULTS !== '1') tuneV8ForExploration();
+  const figure = await workersFigure(Number(process.env.BENCH_RUNS ?? 3000), Number(process.env.BENCH_PAIRS ?? 3));
+  process.stdout.write(JSON.stringify(figure) + '\n');
 }

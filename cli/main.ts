@@ -8,6 +8,7 @@ import { exploreCommand } from './commands/explore.ts';
 import { inspectCommand } from './commands/inspect.ts';
 import { listCommand } from './commands/list.ts';
 import { replayCommand } from './commands/replay.ts';
+import { tuneV8ForExploration } from '../workers/v8flags.ts';
 import { UsageError } from './usage.ts';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
@@ -70,6 +71,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  tuneV8ForExploration();
   let code = 0;
   const program = buildProgram((c) => (code = c));
   try {

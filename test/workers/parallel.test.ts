@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { type ExploreOptions, explore, exploreRange } from '../../actors/explore.ts';
 import { runSeed } from '../../actors/prng.ts';
 import { iopfScenario } from '../../scenarios/iopf/index.ts';
-import { exploreParallel } from '../../workers/explore/parallel.ts';
+import { exploreParallel, planBatches } from '../../workers/explore/parallel.ts';
 import { laneWord } from '../../workers/explore/batch.ts';
 import { iopfDefaults } from '../helpers.ts';
 
@@ -35,6 +35,30 @@ describe('parallel exploration', () => {
       expect(two.metrics).toEqual(one.metrics);
       expect(two.errored).toEqual([]);
     }
+  });
+
+  it('plans guided batches: in run order, no gap, shrinking toward the tail, 10 to 250 runs; fixed when asked', () => {
+    for (const [runs, workers] of [[3000, 2], [20000, 2], [95, 4], [7, 2]]) {
+      const plan = planBatches(runs, workers);
+      expect(plan[0].from).toBe(0);
+      expect(plan.at(-1)!.to).toBe(runs);
+      for (let k = 1; k < plan.length; k++) expect(plan[k].from).toBe(plan[k - 1].to);
+      const sizes = plan.map((r) => r.to - r.from);
+      for (let k = 1; k < sizes.length; k++) expect(sizes[k]).toBeLessThanOrEqual(sizes[k - 1]);
+      expect(Math.max(...sizes)).toBeLessThanOrEqual(250);
+      expect(Math.min(...sizes.slice(0, -1), 10)).toBeGreaterThanOrEqual(10);
+    }
+    // 3000 runs over 2 workers: starts at 250 and ends with batches of 10 (and the remainder).
+    const sizes = planBatches(3000, 2).map((r) => r.to - r.from);
+    expect([sizes[0], sizes.at(-2), sizes.at(-1)]).toEqual([250, 10, 7]);
+    expect(planBatches(100, 2, 30).map((r) => r.to - r.from)).toEqual([30, 30, 30, 10]);
+  });
+
+  it('gives the single-thread digest with the default (guided) batches', async () => {
+    const o = base({ runs: 300, seed: 4 });
+    const { result } = await exploreParallel(o, 2);
+    expect(result.digest).toBe(explore(o).digest);
+    expect(result.runs).toBe(300);
   });
 
   it('finds the same first violation (run, shrunk schedule, message) as one thread, even when a later batch fails first', async () => {

@@ -23,7 +23,7 @@ const BATCH = new URL('./batch.ts', import.meta.url).href;
 export interface ParallelHooks {
   /** Abort: stop after the runs in progress and return the prefix done so far. */
   signal?: AbortSignal;
-  /** Runs per batch (default: about four batches per worker, 10 to 250 runs). */
+  /** Runs per batch (default: guided, see planBatches). */
   batchSize?: number;
   /** kworker threads of each worker's mm runtime (turnstile, free). */
   threads?: number;
@@ -54,8 +54,21 @@ interface Done {
 /** Batches failing in a row before finishing a single run: the pool itself is broken, stop. */
 const MAX_FAILED_STARTS = 3;
 
-export function batchSize(runs: number, workers: number): number {
-  return Math.max(10, Math.min(250, Math.ceil(runs / (workers * 4))));
+/**
+ * The exploration's runs cut into batches, in run order. With a fixed size, equal batches;
+ * otherwise guided: each batch takes a quarter of a fair share of the runs still unplanned
+ * (10 to 250 runs), so batches shrink toward the end and no worker idles long on the tail
+ * while the other finishes a large last batch. The cut never changes a result: runs are
+ * combined in run order.
+ */
+export function planBatches(runs: number, workers: number, fixed?: number): RunRange[] {
+  const out: RunRange[] = [];
+  for (let from = 0; from < runs; ) {
+    const size = fixed ?? Math.max(10, Math.min(250, Math.ceil((runs - from) / (workers * 4))));
+    out.push({ from, to: Math.min(runs, from + size) });
+    from += size;
+  }
+  return out;
 }
 
 export async function exploreParallel(o: ExploreOptions, workers: number, hooks: ParallelHooks = {}): Promise<ParallelOutcome> {
@@ -80,9 +93,7 @@ export async function exploreParallel(o: ExploreOptions, workers: number, hooks:
   const pool = hooks.pool ?? createBatchPool(workers);
   hooks.onPool?.(pool, ctl);
 
-  const size = hooks.batchSize ?? batchSize(o.runs, workers);
-  const queue: RunRange[] = [];
-  for (let from = 0; from < o.runs; from += size) queue.push({ from, to: Math.min(o.runs, from + size) });
+  const queue = planBatches(o.runs, workers, hooks.batchSize);
   const done: Done[] = [];
   const free = [...Array(lanes).keys()];
   const inFlight = new Map<number, Promise<{ lane: number; range: RunRange; ok: boolean; value: unknown }>>();
