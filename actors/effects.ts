@@ -17,7 +17,7 @@ export interface EffectsPort {
  * Each actor carries its run's port under this symbol. Not a module-level WeakMap: V8's scavenger
  * keeps the values of an old-generation WeakMap whose keys are young alive, so every finished
  * run's actors (and through the port, its World) were promoted: 6x the promoted bytes, 3x the
- * GC pause time of an exploration (`node --trace-gc-nvp`).
+ * GC pause time of an exploration (`node --trace-gc-nvp`, with workers/v8flags.ts's flags).
  */
 const PORT = Symbol('effects port');
 type WithPort = AnyActorRef & { [PORT]?: EffectsPort };
