@@ -28,7 +28,7 @@ export class Bus {
   readonly delivered$ = new Subject<Envelope>();
   private readonly channels = new Map<string, Channel>();
   /** The channels in order of first use: the order heads are offered in. */
-  readonly channelList: Channel[] = [];
+  private readonly channelList: Channel[] = [];
   private seq = 0;
   private inFlight = 0;
 
@@ -47,11 +47,14 @@ export class Bus {
     return env;
   }
 
-  /** Channel heads in a deterministic order (first use of the channel). */
+  /** Channels with a message waiting, in a deterministic order (first use of the channel). */
+  openChannels(): Channel[] {
+    return this.channelList.filter((ch) => ch.queue.length > 0);
+  }
+
+  /** Channel heads, in the order of openChannels. */
   heads(): Envelope[] {
-    const out: Envelope[] = [];
-    for (const ch of this.channelList) if (ch.queue.length > 0) out.push(ch.queue[0]);
-    return out;
+    return this.openChannels().map((ch) => ch.queue[0]);
   }
 
   /** Remove the head of a channel; the caller delivers it. */

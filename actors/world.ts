@@ -114,8 +114,7 @@ export class World {
 
   private enabledNow(): EnabledStep[] {
     const out: EnabledStep[] = [];
-    for (const ch of this.bus.channelList) {
-      if (ch.queue.length === 0) continue;
+    for (const ch of this.bus.openChannels()) {
       const env = ch.queue[0];
       const m = this.byId.get(env.to);
       if (!m) throw new Error(`message ${env.type} from ${env.from} to unknown actor ${env.to}`);
