@@ -12,10 +12,10 @@
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { explore } from '../actors/explore.ts';
-import type { StrategyName } from '../actors/strategies/make.ts';
-import type { MmMode } from '../workers/mm/runtime.ts';
-import { createMmRuntime } from '../workers/mm/threads/pool.ts';
+import { explore } from '../core/explore.ts';
+import type { StrategyName } from '../core/strategies/make.ts';
+import type { MmMode } from '../kernel/mm/runtime.ts';
+import { createMmRuntime } from '../kernel/mm/threads/pool.ts';
 import { COMMAND_LINE_V8_FLAGS, EXPLORATION_V8_FLAGS, tuneV8ForExploration } from '../workers/v8flags.ts';
 import { type WorkersFigure, type WorkersRow, benchOptions, workersFigure } from './workers.ts';
 

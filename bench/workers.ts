@@ -7,8 +7,8 @@
  */
 import { fileURLToPath } from 'node:url';
 import type { Piscina } from 'piscina';
-import { type ExploreOptions } from '../actors/explore.ts';
-import { iopfScenario } from '../scenarios/iopf/index.ts';
+import { type ExploreOptions } from '../core/explore.ts';
+import { iopfScenario } from '../systems/iopf/scenario.ts';
 import { createBatchPool, exploreParallel } from '../workers/explore/parallel.ts';
 import { tuneV8ForExploration } from '../workers/v8flags.ts';
 

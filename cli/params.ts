@@ -1,6 +1,6 @@
 /** Scenario lookup and `--set key=value` parsing against the scenario's parameter specs. */
-import { scenarios } from '../scenarios/index.ts';
-import type { ParamSpec, ParamValue, Params, Scenario } from '../scenarios/types.ts';
+import { scenarios } from '../systems/index.ts';
+import type { ParamSpec, ParamValue, Params, Scenario } from '../core/model/scenario.ts';
 import { fail } from './usage.ts';
 
 export function findScenario(name: string): Scenario {

@@ -5,10 +5,10 @@
  * new scenario's machines appear here without being registered twice.
  */
 import type { AnyStateMachine } from 'xstate';
-import { DataSource } from '../actors/dataSource.ts';
-import type { ActorKind } from '../machines/kind.ts';
-import { scenarios } from '../scenarios/index.ts';
-import type { Params, Scenario } from '../scenarios/types.ts';
+import { DataSource } from '../core/dataSource.ts';
+import type { ActorKind } from '../core/model/kind.ts';
+import { scenarios } from '../systems/index.ts';
+import type { Params, Scenario } from '../core/model/scenario.ts';
 
 export interface KnownMachine {
   /** The machine's id. */

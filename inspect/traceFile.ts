@@ -2,7 +2,7 @@
  * Reading a trace written by `pagerace replay --trace` (JSON Lines: header, steps, end) back
  * into a FullTrace, checking what the inspector relies on and naming the first problem.
  */
-import type { FullTrace, TraceEnd, TraceHeader, TraceStep } from '../actors/fullTrace.ts';
+import type { FullTrace, TraceEnd, TraceHeader, TraceStep } from '../core/fullTrace.ts';
 
 export class TraceFileError extends Error {}
 

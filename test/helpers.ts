@@ -1,12 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { runOnce, type RunResult } from '../actors/run.ts';
-import { makeStrategy, type StrategyName } from '../actors/strategies/make.ts';
-import { runSeed } from '../actors/prng.ts';
-import { iopfScenario } from '../scenarios/iopf/index.ts';
-import type { Params } from '../scenarios/types.ts';
-import type { PageRequest } from '../machines/iopf/types.ts';
+import { runOnce, type RunResult } from '../core/run.ts';
+import { makeStrategy, type StrategyName } from '../core/strategies/make.ts';
+import { runSeed } from '../core/prng.ts';
+import { iopfScenario } from '../systems/iopf/scenario.ts';
+import type { Params } from '../core/model/scenario.ts';
+import type { PageRequest } from '../systems/iopf/machines/types.ts';
 
 export const ROOT = join(fileURLToPath(new URL('.', import.meta.url)), '..');
 export const BIN = join(ROOT, 'bin', 'pagerace.js');

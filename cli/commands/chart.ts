@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { machineChart, renderSvg, toChartJson, toDot, toMermaid } from '../../inspect/chart/index.ts';
 import { allMachines, resolveChartTarget } from '../../inspect/machines.ts';
-import { scenarios } from '../../scenarios/index.ts';
+import { scenarios } from '../../systems/index.ts';
 import { fail } from '../usage.ts';
 
 export const CHART_FORMATS = ['svg', 'dot', 'mermaid', 'json'] as const;

@@ -6,9 +6,9 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPRO_FORMAT, REPRO_VERSION, type Repro } from '../../actors/repro.ts';
-import { STRATEGY_NAMES, type StrategyName } from '../../actors/strategies/make.ts';
-import { MM_MODES, type MmMode } from '../../workers/mm/runtime.ts';
+import { REPRO_FORMAT, REPRO_VERSION, type Repro } from '../../core/repro.ts';
+import { STRATEGY_NAMES, type StrategyName } from '../../core/strategies/make.ts';
+import { MM_MODES, type MmMode } from '../../kernel/mm/runtime.ts';
 import { runExploration } from '../explore/run.ts';
 import { printSummary } from '../explore/summary.ts';
 import { applySets, defaults, findBug, findScenario } from '../params.ts';

@@ -4,8 +4,8 @@
  * it is. `explore` uses `writeReproInspector` to put an inspector beside each repro it writes.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { type FullTrace, collectFullTrace } from '../../actors/fullTrace.ts';
-import { type Repro, ReproError, validateRepro } from '../../actors/repro.ts';
+import { type FullTrace, collectFullTrace } from '../../core/fullTrace.ts';
+import { type Repro, ReproError, validateRepro } from '../../core/repro.ts';
 import { InspectorError, buildInspectorHtml } from '../../inspect/html/index.ts';
 import { TraceFileError, parseTraceJsonl } from '../../inspect/traceFile.ts';
 import { checkParams, findBug, findScenario } from '../params.ts';

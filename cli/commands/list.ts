@@ -1,5 +1,5 @@
 /** `pagerace list [--json]`: scenarios, parameters with defaults, bug variants, monitors. */
-import { scenarios } from '../../scenarios/index.ts';
+import { scenarios } from '../../systems/index.ts';
 import { describe } from '../params.ts';
 
 export function listCommand(opts: { json?: boolean }): number {

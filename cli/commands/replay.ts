@@ -4,10 +4,10 @@
  * the model no longer fits it, say at which step and what the schedule expected.
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { ReproError, readRepro } from '../../actors/repro.ts';
-import { replayFullTrace } from '../../actors/fullTrace.ts';
-import { replaySchedule } from '../../actors/replayRun.ts';
-import { createMmRuntime } from '../../workers/mm/threads/pool.ts';
+import { ReproError, readRepro } from '../../core/repro.ts';
+import { replayFullTrace } from '../../core/fullTrace.ts';
+import { replaySchedule } from '../../core/replayRun.ts';
+import { createMmRuntime } from '../../kernel/mm/threads/pool.ts';
 import { checkParams, findBug, findScenario } from '../params.ts';
 import { fail } from '../usage.ts';
 

@@ -4,10 +4,10 @@
  * Ctrl-C stops after the runs in progress and the results so far are printed; a second one exits.
  * Wall-clock time is measured here, outside the runs: it never enters a trace or the digest.
  */
-import { type ExploreOptions, type ExploreResult, finishExplore } from '../../actors/explore.ts';
+import { type ExploreOptions, type ExploreResult, finishExplore } from '../../core/explore.ts';
 import { driveRange } from '../../workers/explore/drive.ts';
 import { exploreParallel } from '../../workers/explore/parallel.ts';
-import { createMmRuntime } from '../../workers/mm/threads/pool.ts';
+import { createMmRuntime } from '../../kernel/mm/threads/pool.ts';
 
 export interface ExplorationOutcome {
   result: ExploreResult;

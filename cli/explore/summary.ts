@@ -1,7 +1,7 @@
 /** The explore command's output: a human summary on stderr, and with --json one object on stdout. */
 import { relative } from 'node:path';
-import type { ExploreResult } from '../../actors/explore.ts';
-import type { MmMode } from '../../workers/mm/runtime.ts';
+import type { ExploreResult } from '../../core/explore.ts';
+import type { MmMode } from '../../kernel/mm/runtime.ts';
 
 export interface SummaryInfo {
   scenario: string;

@@ -3,7 +3,7 @@
  * the page needs no layout engine and no network), the machines' transition tables (to light
  * the transition a step took), and the trace itself. Same trace in, same page out.
  */
-import type { FullTrace } from '../../actors/fullTrace.ts';
+import type { FullTrace } from '../../core/fullTrace.ts';
 import { machineChart, type MachineChart, machineTransitions, toDot } from '../chart/index.ts';
 import { inlineSvg, renderSvg } from '../chart/svg.ts';
 import { allMachines } from '../machines.ts';

@@ -14,7 +14,7 @@ import {
   processMachine,
   vmmMachine,
   workqueueMachine,
-} from '../../machines/iopf/index.ts';
+} from '../../systems/iopf/machines/index.ts';
 import { allStates, machineChart, toDot, toMermaid } from '../../inspect/chart/index.ts';
 import { cli } from '../helpers.ts';
 

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { FullTrace } from '../../actors/fullTrace.ts';
+import type { FullTrace } from '../../core/fullTrace.ts';
 import { cli, type CliResult } from '../helpers.ts';
 
 export interface Fixture {

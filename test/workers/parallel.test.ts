@@ -4,9 +4,9 @@
  */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { type ExploreOptions, explore, exploreRange } from '../../actors/explore.ts';
-import { runSeed } from '../../actors/prng.ts';
-import { iopfScenario } from '../../scenarios/iopf/index.ts';
+import { type ExploreOptions, explore, exploreRange } from '../../core/explore.ts';
+import { runSeed } from '../../core/prng.ts';
+import { iopfScenario } from '../../systems/iopf/scenario.ts';
 import { exploreParallel, planBatches } from '../../workers/explore/parallel.ts';
 import { laneWord } from '../../workers/explore/batch.ts';
 import { iopfDefaults } from '../helpers.ts';

@@ -6,10 +6,10 @@
  * so that the main thread can name the run a dying worker was on; the shared LIMIT word stops
  * the batch early (a violation found in an earlier run, or Ctrl-C).
  */
-import { type ExploreOptions, type RangeResult, type RunRange } from '../../actors/explore.ts';
-import { scenarios } from '../../scenarios/index.ts';
-import type { MmMode, MmRuntime } from '../mm/runtime.ts';
-import { createMmRuntime } from '../mm/threads/pool.ts';
+import { type ExploreOptions, type RangeResult, type RunRange } from '../../core/explore.ts';
+import { scenarios } from '../../systems/index.ts';
+import type { MmMode, MmRuntime } from '../../kernel/mm/runtime.ts';
+import { createMmRuntime } from '../../kernel/mm/threads/pool.ts';
 import { driveRange } from './drive.ts';
 
 /** What a worker needs to run a batch: the exploration's options, with the scenario by name. */

@@ -4,7 +4,7 @@
  * mm runtime if a kworker thread died. The chunks concatenate to exactly what one exploreRange
  * over the whole range gives.
  */
-import { type ExploreOptions, type RangeResult, type RunRange, concatRanges, exploreRange } from '../../actors/explore.ts';
+import { type ExploreOptions, type RangeResult, type RunRange, concatRanges, exploreRange } from '../../core/explore.ts';
 
 /** Runs per chunk: about 50-100 ms of work, so Ctrl-C is answered promptly. */
 export const CHUNK_RUNS = 32;

@@ -12,9 +12,9 @@
  *   the contiguous prefix of runs done so far.
  */
 import { Piscina } from 'piscina';
-import { type ExploreOptions, type ExploreResult, type RangeResult, type RunRange, finishExplore } from '../../actors/explore.ts';
-import { runSeed } from '../../actors/prng.ts';
-import { MAX_THREADS } from '../mm/shared/layout.ts';
+import { type ExploreOptions, type ExploreResult, type RangeResult, type RunRange, finishExplore } from '../../core/explore.ts';
+import { runSeed } from '../../core/prng.ts';
+import { MAX_THREADS } from '../../kernel/mm/shared/layout.ts';
 import { workerExecArgv } from '../tsx.ts';
 import { type BatchSpec, type BatchTask, LIMIT, laneWord } from './batch.ts';
 

@@ -1,0 +1,59 @@
+/**
+ * KASAN for VMAs: the fault path must not dereference a vm_area_struct after munmap/mmap freed
+ * it, nor use a VMA for an address it no longer covers (split or trimmed under it). Both happen
+ * only when the VMA was looked up without mmap_lock (or the lock was dropped) and the tree
+ * changed in between.
+ */
+import type { Monitor, Verdict } from '../../../core/model/monitor.ts';
+import { hex, vmaName, type VmaView } from './mmFormat.ts';
+
+export const vmaUseAfterFree: Monitor = {
+  name: 'vma-use-after-free',
+  description: 'the fault path never uses a VMA after it was freed, nor for an address it no longer covers',
+  kind: 'safety',
+  observes: ['obs:vma-alloc', 'obs:vma-change', 'obs:vma-free', 'obs:vma-use'],
+  create() {
+    const live = new Map<number, VmaView>();
+    const freed = new Map<number, { step: number; actor: string; op: string; vma: VmaView }>();
+    return {
+      onStep(rec): Verdict | null {
+        for (const o of rec.obs) {
+          const id = Number(o.vma);
+          switch (o.what) {
+            case 'vma-alloc':
+            case 'vma-change':
+              live.set(id, { start: Number(o.start), end: Number(o.end), prot: Number(o.prot) });
+              break;
+            case 'vma-free': {
+              const v = live.get(id) ?? { start: Number(o.start), end: Number(o.end), prot: 0 };
+              live.delete(id);
+              freed.set(id, { step: rec.i, actor: o.actor, op: String(o.op), vma: v });
+              break;
+            }
+            case 'vma-use': {
+              const addr = Number(o.addr);
+              const f = freed.get(id);
+              if (f) {
+                return {
+                  message: `use after free: ${o.actor} (${o.by}) dereferenced ${vmaName(id, f.vma)} for ${hex(addr)}, freed at step ${f.step} by ${f.actor} (${f.op})`,
+                  actors: [o.actor, f.actor],
+                  messages: [],
+                };
+              }
+              const v = live.get(id);
+              if (v && (addr < v.start || addr >= v.end)) {
+                return {
+                  message: `stale VMA: ${o.actor} (${o.by}) used ${vmaName(id, v)} for ${hex(addr)}, which it no longer covers`,
+                  actors: [o.actor],
+                  messages: [],
+                };
+              }
+              break;
+            }
+          }
+        }
+        return null;
+      },
+    };
+  },
+};

@@ -1,0 +1,7 @@
+/** Every scenario, by name. */
+import { iopfScenario } from './iopf/scenario.ts';
+import type { Scenario } from '../core/model/scenario.ts';
+
+export const scenarios: Record<string, Scenario> = {
+  [iopfScenario.name]: iopfScenario,
+};

@@ -1,0 +1,34 @@
+/**
+ * At quiescence no partial fault is left on any fault parameter's partial list.
+ * A function whose PRI was disabled by a Response Failure can never send the rest of a group
+ * it had started; the kernel keeps those partials until the device is removed, by design, so
+ * such a device is exempt.
+ */
+import type { PageRequest } from '../machines/types.ts';
+import type { Monitor, Verdict } from '../../../core/model/monitor.ts';
+
+export const noStuckPartial: Monitor = {
+  name: 'no-stuck-partial',
+  description: 'no partial fault is left on a partial list at quiescence',
+  kind: 'liveness',
+  observes: [],
+  create() {
+    return {
+      atQuiescence(q): Verdict | null {
+        for (const [id, a] of Object.entries(q.actors)) {
+          if (a.kind !== 'faultParam') continue;
+          const partial = a.context.partial as PageRequest[];
+          if (q.actors[String(a.context.dev)]?.context.priOff) continue;
+          if (partial.length > 0) {
+            return {
+              message: `${id} still holds ${partial.length} partial fault(s) at quiescence: ${partial.map((p) => `${p.reqId} (grpid ${p.grpid})`).join(', ')}`,
+              actors: [id],
+              messages: [],
+            };
+          }
+        }
+        return null;
+      },
+    };
+  },
+};
