@@ -14,8 +14,7 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { explore } from '../core/explore.ts';
 import type { StrategyName } from '../core/strategies/make.ts';
-import type { MmMode } from '../kernel/mm/runtime.ts';
-import { createMmRuntime } from '../kernel/mm/threads/pool.ts';
+import { createRuntime } from '../core/modes.ts';
 import { COMMAND_LINE_V8_FLAGS, EXPLORATION_V8_FLAGS, tuneV8ForExploration } from '../workers/v8flags.ts';
 import { type WorkersFigure, type WorkersRow, benchOptions, workersFigure } from './workers.ts';
 
@@ -40,18 +39,18 @@ function measure(strategy: StrategyName) {
   return { strategy, runs: r.runs, steps: r.steps, seconds: s, runsPerSecond: r.runs / s, stepsPerSecond: r.steps / s, violations: r.violations };
 }
 
-async function measureMode(mode: MmMode) {
+async function measureMode(mode: string) {
   const t0 = process.hrtime.bigint();
-  const mm = await createMmRuntime(mode, { threads: Number(base.params.kworkers) });
+  const runtime = await createRuntime(base.scenario, mode, base.params);
   const startup = seconds(t0);
   try {
-    explore({ ...base, runs: 50, seed: 99, mode, mm });
+    explore({ ...base, runs: 50, seed: 99, mode, runtime });
     const t1 = process.hrtime.bigint();
-    const r = explore({ ...base, runs: modeRuns, mode, mm });
+    const r = explore({ ...base, runs: modeRuns, mode, runtime });
     const s = seconds(t1);
     return { mode, runs: r.runs, seconds: s, runsPerSecond: r.runs / s, startupSeconds: startup, digest: r.digest, violations: r.violations };
   } finally {
-    await mm.close();
+    await runtime.close();
   }
 }
 

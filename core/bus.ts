@@ -1,21 +1,11 @@
 /**
- * The one relay every inter-actor message passes through. Sending only enqueues an envelope
- * on its (from -> to) channel; channels are FIFO, like posted writes between two agents, and
- * the scheduler decides which channel head is delivered next. Observers (trace, monitors)
- * subscribe to `sent$` and `delivered$`.
+ * The one relay every inter-actor message passes through. Sending only enqueues an envelope on its
+ * (from -> to) channel; channels are FIFO, like posted writes between two agents, and the scheduler
+ * decides which channel head is delivered next.
  */
-import { Subject } from 'rxjs';
+import type { Envelope } from './model/monitor.ts';
 
-export interface Envelope {
-  /** Run-local sequence number: the n-th message sent in this run. */
-  id: number;
-  from: string;
-  to: string;
-  type: string;
-  payload: Record<string, unknown>;
-  /** Id of the envelope whose delivery caused this send, or null for a spontaneous step. */
-  cause: number | null;
-}
+export type { Envelope };
 
 /** One (from -> to) FIFO; its key is the scheduler's name for delivering its head. */
 export interface Channel {
@@ -23,12 +13,16 @@ export interface Channel {
   queue: Envelope[];
 }
 
+/** The bus as data: the message counter and every channel in order of first use. */
+export interface BusSnapshot {
+  seq: number;
+  channels: { key: string; queue: Envelope[] }[];
+}
+
 export class Bus {
-  readonly sent$ = new Subject<Envelope>();
-  readonly delivered$ = new Subject<Envelope>();
   private readonly channels = new Map<string, Channel>();
   /** The channels in order of first use: the order heads are offered in. */
-  private readonly channelList: Channel[] = [];
+  private channelList: Channel[] = [];
   private seq = 0;
   private inFlight = 0;
 
@@ -43,18 +37,12 @@ export class Bus {
     }
     ch.queue.push(env);
     this.inFlight++;
-    this.sent$.next(env);
     return env;
   }
 
   /** Channels with a message waiting, in a deterministic order (first use of the channel). */
   openChannels(): Channel[] {
     return this.channelList.filter((ch) => ch.queue.length > 0);
-  }
-
-  /** Channel heads, in the order of openChannels. */
-  heads(): Envelope[] {
-    return this.openChannels().map((ch) => ch.queue[0]);
   }
 
   /** Remove the head of a channel; the caller delivers it. */
@@ -75,9 +63,31 @@ export class Bus {
     return this.channelList.flatMap((ch) => ch.queue);
   }
 
-  complete(): void {
-    this.sent$.complete();
-    this.delivered$.complete();
+  /** Envelopes are never changed once sent, so the queues' arrays are copied, not the envelopes. */
+  snapshot(): BusSnapshot {
+    return { seq: this.seq, channels: this.channelList.map((ch) => ({ key: ch.key, queue: [...ch.queue] })) };
+  }
+
+  restore(s: BusSnapshot): void {
+    this.seq = s.seq;
+    this.channels.clear();
+    this.channelList = s.channels.map((c) => ({ key: c.key, queue: [...c.queue] }));
+    this.inFlight = 0;
+    for (const ch of this.channelList) {
+      this.channels.set(ch.key, ch);
+      this.inFlight += ch.queue.length;
+    }
+  }
+
+  /**
+   * The messages in flight as they decide behaviour: per channel (sorted by key), each envelope's
+   * type and payload; envelope ids, causes and the channels' order of first use are left out.
+   */
+  canonical(): [string, [string, Record<string, unknown>][]][] {
+    return this.channelList
+      .filter((ch) => ch.queue.length > 0)
+      .map((ch): [string, [string, Record<string, unknown>][]] => [ch.key, ch.queue.map((e) => [e.type, e.payload])])
+      .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   }
 }
 

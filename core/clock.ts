@@ -1,60 +1,60 @@
 /**
- * Virtual time for xstate's `clock` option. A delayed event never fires by itself: it becomes
- * a pending timer, and the scheduler fires it as a step. Ties on the deadline are broken by
- * the order timers were set (a sequence number), never by host timing.
+ * Virtual time. Delayed events (xstate `after`, `raise(..., { delay })`) come out of a transition as
+ * data; the world files them here as pending timers, and the scheduler fires the earliest as a
+ * step. Ties on the deadline are broken by the order timers were set, never by host timing. No
+ * host timer is ever started.
  */
-/**
- * xstate's Clock interface (not exported from the package root). The `setTimeout` below is this
- * virtual clock's implementation of that interface: it only records a pending timer; no host
- * timer is ever started.
- */
-export interface Clock {
-  setTimeout(fn: (...args: unknown[]) => void, timeout: number): unknown;
-  clearTimeout(id: unknown): void;
-}
+import type { EventObject } from 'xstate';
 
 export interface PendingTimer {
+  /** Order of setting: the n-th timer of the run (the timer step's key carries it). */
   seq: number;
+  /** The delayed event's id (xstate's send id), unique per owner: cancel uses it. */
+  id: string;
   due: number;
   owner: string;
-  fn: () => void;
+  event: EventObject;
+}
+
+export interface ClockSnapshot {
+  now: number;
+  seq: number;
+  timers: PendingTimer[];
 }
 
 export class VirtualClock {
   now = 0;
   private seq = 0;
-  private readonly timers = new Map<number, PendingTimer>();
+  private timers: PendingTimer[] = [];
 
-  /** A Clock bound to one actor, so a timer names who set it. */
-  forActor(owner: string): Clock {
-    return {
-      setTimeout: (fn: (...args: unknown[]) => void, timeout: number) => {
-        const seq = ++this.seq;
-        this.timers.set(seq, { seq, due: this.now + Math.max(0, timeout), owner, fn });
-        return seq;
-      },
-      clearTimeout: (id: unknown) => {
-        this.timers.delete(id as number);
-      },
-    };
+  /** File a delayed event of `owner`. */
+  set(owner: string, id: string, delay: number, event: EventObject): PendingTimer {
+    const t: PendingTimer = { seq: ++this.seq, id, due: this.now + Math.max(0, delay), owner, event };
+    this.timers.push(t);
+    return t;
+  }
+
+  /** xstate.cancel: drop `owner`'s pending timer with this id, if any. */
+  cancel(owner: string, id: string): void {
+    this.timers = this.timers.filter((t) => !(t.owner === owner && t.id === id));
   }
 
   /** The timer that fires next: earliest deadline, then lowest sequence number. */
   nextTimer(): PendingTimer | undefined {
     let best: PendingTimer | undefined;
-    for (const t of this.timers.values()) {
+    for (const t of this.timers) {
       if (!best || t.due < best.due || (t.due === best.due && t.seq < best.seq)) best = t;
     }
     return best;
   }
 
-  /** Advance to the timer's deadline and run it. */
-  fire(seq: number): void {
-    const t = this.timers.get(seq);
-    if (!t) throw new Error(`no pending timer ${seq}`);
-    this.timers.delete(seq);
+  /** Take the timer out and advance to its deadline; the caller delivers its event. */
+  fire(seq: number): PendingTimer {
+    const i = this.timers.findIndex((t) => t.seq === seq);
+    if (i < 0) throw new Error(`no pending timer ${seq}`);
+    const [t] = this.timers.splice(i, 1);
     this.now = Math.max(this.now, t.due);
-    t.fn();
+    return t;
   }
 
   /** Every step costs one tick of virtual time. */
@@ -63,6 +63,24 @@ export class VirtualClock {
   }
 
   get pending(): number {
-    return this.timers.size;
+    return this.timers.length;
+  }
+
+  snapshot(): ClockSnapshot {
+    return { now: this.now, seq: this.seq, timers: [...this.timers] };
+  }
+
+  restore(s: ClockSnapshot): void {
+    this.now = s.now;
+    this.seq = s.seq;
+    this.timers = [...s.timers];
+  }
+
+  /**
+   * Pending timers in the order they will fire, as (owner, id, event type): only that order
+   * decides behaviour (the earliest is always the one offered), not the clock's value.
+   */
+  canonical(): [string, string, string][] {
+    return [...this.timers].sort((a, b) => a.due - b.due || a.seq - b.seq).map((t) => [t.owner, t.id, t.event.type]);
   }
 }

@@ -1,74 +1,63 @@
 /**
- * Data choices (which address a device touches, whether an allocation fails) come from a
- * seeded stream separate from scheduling, and every draw is recorded under a label so a
- * schedule carries them. On replay the recorded values are returned in order; a label that
- * no longer matches is a divergence, reported with its index.
+ * Data choices (which address a device touches, whether an allocation fails) are decided by the
+ * strategy, from a seeded stream separate from scheduling, and every one is recorded with its label
+ * and, when it injects a fault, a `fault` flag, so a schedule carries them and shrinking can switch
+ * faults off in any system.
  */
-import { Prng } from './prng.ts';
+import type { DataPort } from './model/kind.ts';
+import { RandomWalk } from './strategies/random.ts';
+import type { Strategy } from './strategies/strategy.ts';
 
 export interface DataChoice {
-  /** What was decided, e.g. "alloc:iopf.dev0:group" or "workload:dev1:addr". */
+  /** What was decided, e.g. "kzalloc:iopf.dev0:group" or "workload:dev1:page". */
   label: string;
   value: number;
+  /** Set when value 1 injects a fault. */
+  fault?: true;
 }
 
-export class DataDivergence extends Error {
-  constructor(
-    readonly index: number,
-    readonly expected: string,
-    readonly actual: string,
-  ) {
-    super(`data choice ${index}: the schedule recorded "${expected}" but the model asked for "${actual}"`);
-  }
-}
+export class DataSource implements DataPort {
+  recorded: DataChoice[] = [];
 
-export class DataSource {
-  readonly recorded: DataChoice[] = [];
-  private readonly prng: Prng;
-  private cursor = 0;
+  constructor(private readonly strategy: Strategy) {}
 
-  /**
-   * @param seed the run seed
-   * @param replay recorded choices to return instead of drawing
-   * @param lenient on replay, draw fresh values when the recorded ones run out or do not match (shrinking)
-   */
-  constructor(
-    seed: number,
-    private readonly replay?: readonly DataChoice[],
-    private readonly lenient = false,
-  ) {
-    this.prng = new Prng(seed, 2);
-  }
-
-  /** Integer in [0, n), labelled. */
   int(label: string, n: number): number {
-    return this.take(label, () => this.prng.int(n), (v) => Number.isInteger(v) && v >= 0 && v < n);
-  }
-
-  /** True with probability p (never when p <= 0). */
-  chance(label: string, p: number): boolean {
-    if (p <= 0) return false;
-    return this.take(label, () => (this.prng.next() < p ? 1 : 0), (v) => v === 0 || v === 1) === 1;
-  }
-
-  private take(label: string, draw: () => number, valid: (v: number) => boolean): number {
-    let value: number;
-    if (this.replay && this.cursor < this.replay.length) {
-      const rec = this.replay[this.cursor];
-      if (rec.label === label && valid(rec.value)) {
-        value = rec.value;
-      } else if (this.lenient) {
-        value = draw();
-      } else {
-        throw new DataDivergence(this.cursor, rec.label, label);
-      }
-    } else if (this.replay && !this.lenient) {
-      throw new DataDivergence(this.cursor, '(end of recorded data choices)', label);
-    } else {
-      value = draw();
-    }
-    this.cursor++;
+    if (!(n > 0)) throw new RangeError(`data choice ${label}: needs n > 0, got ${n}`);
+    const value = this.strategy.chooseData({ label, n, fault: false });
     this.recorded.push({ label, value });
     return value;
   }
+
+  chance(label: string, p: number): boolean {
+    return this.yesNo(label, p, false);
+  }
+
+  fault(label: string, p: number): boolean {
+    return this.yesNo(label, p, true);
+  }
+
+  /** How many choices were made (the world's snapshot keeps it; restore truncates to it). */
+  get length(): number {
+    return this.recorded.length;
+  }
+
+  truncate(n: number): void {
+    this.recorded.length = n;
+  }
+
+  /** Data drawn from a seed alone (the random walk's data stream), outside any exploration. */
+  static seeded(seed: number): DataSource {
+    const s = new RandomWalk();
+    s.newExecution({ run: 0, seed });
+    return new DataSource(s);
+  }
+
+  private yesNo(label: string, p: number, fault: boolean): boolean {
+    if (p <= 0) return false;
+    const value = this.strategy.chooseData({ label, n: 2, p, fault });
+    this.recorded.push(fault ? { label, value, fault } : { label, value });
+    return value === 1;
+  }
 }
+
+export const seededData = (seed: number): DataSource => DataSource.seeded(seed);

@@ -1,18 +1,21 @@
 /**
- * Exploration: run after run from one seed, stop at the first violation, shrink it, and
- * describe everything with a digest over every run's trace hash (same inputs, same digest).
- * A run that throws (a model error, a dead kworker thread) is reported as errored with its seed
- * and the exploration goes on.
+ * Exploration: run after run from one seed, stop at the first violation, shrink it, and describe
+ * everything with a digest over every run's trace hash (same inputs, same digest). One strategy
+ * object serves the whole exploration; each run is derived from (seed, run index), so results do
+ * not depend on how runs are batched. A run that throws (a model error, a dead thread) is reported
+ * as errored with its seed, step and schedule, and the exploration goes on.
  */
 import { createHash } from 'node:crypto';
+import type { ExecRuntime } from './model/executor.ts';
 import type { Params, Scenario } from './model/scenario.ts';
-import type { MmMode, MmRuntime } from '../kernel/mm/runtime.ts';
+import { replayable } from './modes.ts';
 import { runSeed } from './prng.ts';
 import { type RunResult, runOnce } from './run.ts';
 import type { Schedule } from './schedule.ts';
 import { shrink } from './shrink.ts';
 import { type StrategyName, makeStrategy } from './strategies/make.ts';
 import { pctBound } from './strategies/pct.ts';
+import type { Strategy } from './strategies/strategy.ts';
 
 export interface ExploreOptions {
   scenario: Scenario;
@@ -25,17 +28,23 @@ export interface ExploreOptions {
   maxSteps: number;
   /** Called after every run (progress, cancellation checks). Return false to stop early. */
   onRun?: (index: number, r: RunResult) => boolean | void;
-  /** How memory and handle_mm_fault run (default inline). */
-  mode?: MmMode;
-  /** The live runtime for `mode` (threads and shared memory); absent means inline. */
-  mm?: MmRuntime;
+  /** Where steps run (a scenario's mode name; default inline). */
+  mode?: string;
+  /** The live runtime for `mode` (threads); absent means inline. */
+  runtime?: ExecRuntime;
+  /** Whether a run in `mode` replays step for step (and can be shrunk); default: the scenario says. */
+  replayable?: boolean;
 }
 
-/** A run that threw instead of finishing: its index, run seed and the error. */
+/** A run that threw instead of finishing: its index, run seed, the step and the error's first line. */
 export interface ErroredRun {
   run: number;
   seed: number;
+  /** The step that threw (-1: while building the world, or unknown: the worker thread died). */
+  step: number;
   error: string;
+  /** The schedule up to and including the step that threw: replaying it throws the same error. */
+  schedule?: Schedule;
 }
 
 export interface FoundViolation {
@@ -64,7 +73,7 @@ export interface ExploreResult {
   maxRunSteps: number;
   /** Runs that threw, in run order (not counted in `runs`). */
   errored: ErroredRun[];
-  mode: MmMode;
+  mode: string;
 }
 
 /** The runs [from, to) of an exploration: the unit a worker executes. */
@@ -88,26 +97,24 @@ export interface RangeResult {
   next: number;
 }
 
-export function exploreRange(o: ExploreOptions, range: RunRange): RangeResult {
-  const out: RangeResult = { runs: 0, steps: 0, traceHashes: [], metrics: {}, maxThreads: 0, maxRunSteps: 0, failing: null, errored: [], next: range.to };
-  const estimate = o.scenario.stepEstimate(o.params);
+export function emptyRange(next: number): RangeResult {
+  return { runs: 0, steps: 0, traceHashes: [], metrics: {}, maxThreads: 0, maxRunSteps: 0, failing: null, errored: [], next };
+}
+
+/** The exploration's strategy object (one per exploration, or per worker thread). */
+export function strategyFor(o: ExploreOptions): Strategy {
+  return makeStrategy(o.strategy, { depth: o.depth, steps: o.scenario.stepEstimate(o.params) });
+}
+
+export function exploreRange(o: ExploreOptions, range: RunRange, strategy: Strategy = strategyFor(o)): RangeResult {
+  const out = emptyRange(range.to);
   for (let i = range.from; i < range.to; i++) {
     const seed = runSeed(o.seed, i);
-    let r: RunResult;
-    try {
-      r = runOnce({
-        scenario: o.scenario,
-        params: o.params,
-        bug: o.bug,
-        seed,
-        strategy: makeStrategy(o.strategy, seed, { depth: o.depth, steps: estimate }),
-        maxSteps: o.maxSteps,
-        mm: o.mm,
-      });
-    } catch (e) {
-      out.errored.push({ run: i, seed, error: e instanceof Error ? e.message : String(e) });
-      // A dead kworker thread: stop here so the caller can heal the runtime before going on.
-      if (o.mm && !o.mm.healthy()) {
+    const r = runOnce({ scenario: o.scenario, params: o.params, bug: o.bug, seed, run: i, strategy, maxSteps: o.maxSteps, runtime: o.runtime });
+    if (r.error) {
+      out.errored.push({ run: i, seed, step: r.error.step, error: r.error.message, schedule: r.schedule });
+      // A dead thread: stop here so the caller can heal the runtime before going on.
+      if (o.runtime && !o.runtime.healthy()) {
         out.next = i + 1;
         break;
       }
@@ -133,9 +140,12 @@ export function exploreRange(o: ExploreOptions, range: RunRange): RangeResult {
   return out;
 }
 
-/** Ranges that follow each other, as one (the parts of a range run in pieces). */
-export function concatRanges(parts: RangeResult[], to: number): RangeResult {
-  const out: RangeResult = { runs: 0, steps: 0, traceHashes: [], metrics: {}, maxThreads: 0, maxRunSteps: 0, failing: null, errored: [], next: to };
+/**
+ * Ranges that follow each other, in run order, as one: everything up to and including the first
+ * failing range. The parts of a range run in pieces, and the ranges of an exploration, both merge here.
+ */
+export function concatRanges(parts: RangeResult[], next?: number): RangeResult {
+  const out = emptyRange(next ?? 0);
   for (const r of parts) {
     out.runs += r.runs;
     out.steps += r.steps;
@@ -150,6 +160,7 @@ export function concatRanges(parts: RangeResult[], to: number): RangeResult {
       break;
     }
   }
+  if (next !== undefined && !out.failing) out.next = next;
   return out;
 }
 
@@ -159,37 +170,21 @@ export function explore(o: ExploreOptions): ExploreResult {
 
 /** Combine range results (in run order) into the exploration's result, shrinking the first failure. */
 export function finishExplore(o: ExploreOptions, ranges: RangeResult[]): ExploreResult {
+  const all = concatRanges(ranges);
   const digest = createHash('sha256');
-  const metrics: Record<string, number> = {};
-  let runs = 0;
-  let steps = 0;
-  let maxThreads = 0;
-  let maxRunSteps = 0;
-  let failing: RangeResult['failing'] = null;
-  const errored: ErroredRun[] = [];
-  for (const r of ranges) {
-    errored.push(...(r.errored ?? []));
-    runs += r.runs;
-    steps += r.steps;
-    for (const h of r.traceHashes) digest.update(h);
-    for (const [k, v] of Object.entries(r.metrics)) mergeMetric(metrics, k, v);
-    maxThreads = Math.max(maxThreads, r.maxThreads);
-    maxRunSteps = Math.max(maxRunSteps, r.maxRunSteps);
-    if (r.failing) {
-      failing = r.failing;
-      break;
-    }
-  }
-  metrics.meanSteps = runs ? Math.round((steps / runs) * 10) / 10 : 0;
+  for (const h of all.traceHashes) digest.update(h);
+  const metrics = all.metrics;
+  metrics.meanSteps = all.runs ? Math.round((all.steps / all.runs) * 10) / 10 : 0;
   Object.assign(metrics, o.scenario.derive?.(metrics) ?? {});
-  if (o.strategy === 'pct') metrics.pctBound = pctBound(Math.max(1, maxThreads), Math.max(1, maxRunSteps), o.depth);
+  if (o.strategy === 'pct') metrics.pctBound = pctBound(Math.max(1, all.maxThreads), Math.max(1, all.maxRunSteps), o.depth);
   let firstViolation: FoundViolation | null = null;
+  const failing = all.failing;
   if (failing) {
     const v = failing.result.violation!;
     const t = { scenario: o.scenario, params: o.params, bug: o.bug, maxSteps: o.maxSteps };
-    // Shrinking replays inline: a turnstile run's trace is inline's, so the shrunk schedule holds
-    // for both. A free-mode run depends on thread timing and cannot be replayed: keep it as found.
-    const s = o.mode === 'free' ? { schedule: failing.result.schedule, result: failing.result, attempts: 0 } : shrink(t, failing.result.schedule, v.monitor);
+    // Shrinking replays inline: a replayable mode's trace is inline's, so the shrunk schedule holds
+    // for both. A run whose threads raced freely cannot be replayed: keep it as found.
+    const s = !(o.replayable ?? replayable(o.scenario, o.mode ?? 'inline')) ? { schedule: failing.result.schedule, result: failing.result, attempts: 0 } : shrink(t, failing.result.schedule, v.monitor);
     const sv = s.result.violation!;
     firstViolation = {
       run: failing.run,
@@ -205,15 +200,15 @@ export function finishExplore(o: ExploreOptions, ranges: RangeResult[]): Explore
     };
   }
   return {
-    runs,
-    steps,
+    runs: all.runs,
+    steps: all.steps,
     violations: failing ? 1 : 0,
     digest: digest.digest('hex'),
     metrics,
     firstViolation,
-    maxThreads,
-    maxRunSteps,
-    errored,
+    maxThreads: all.maxThreads,
+    maxRunSteps: all.maxRunSteps,
+    errored: all.errored,
     mode: o.mode ?? 'inline',
   };
 }

@@ -1,12 +1,13 @@
 /**
- * Free mode's after-the-run check: the stamped memory history (every thread's memory events in
- * the order the shared Atomics clock gave them) is fed, one event per record, to fresh
- * instances of the scenario's monitors that observe memory (VMA, PTE and lock observations).
- * The same monitors judge inline and turnstile runs step by step.
+ * The after-the-run check of a run whose threads raced freely (the mm's free mode): the stamped
+ * history (every thread's events in the order a shared Atomics clock gave them) is fed, one event
+ * per record, to fresh instances of the scenario's monitors that observe those events. The run's
+ * step stream subscribes it (core/run.ts): it judges when the stream completes. The same monitors
+ * judge inline and turnstile runs step by step.
  */
 import type { Monitor, StepRecord, Violation } from './model/monitor.ts';
 import type { Params } from './model/scenario.ts';
-import type { HistoryEvent } from '../kernel/mm/runtime.ts';
+import type { HistoryEvent } from './model/executor.ts';
 import { MonitorSet } from './monitors.ts';
 
 /** Turn history events into step records (i = the stamp). */

@@ -1,11 +1,10 @@
 /**
- * Kernel locks as first-class resources. A step that needs a lock is enabled only when the
- * lock can be taken (`canTake`); every acquire and release is recorded in the step's trace
- * record, where the lockdep monitor (machines/specs/lockdep.ts) checks lock order and sleeping
- * with a spinlock held.
+ * The run's lock table (core/model/locks.ts is the port systems see). A step that needs a lock is
+ * enabled only when it can take it; every acquire and release is recorded and moved into the
+ * step's trace record. Locks taken by machines' effects carry an in-step sequence number shared
+ * with observations; those a shared-state piece takes itself (mmap_lock) carry none.
  */
-export type LockKind = 'mutex' | 'spinlock' | 'rwsem';
-export type LockMode = 'read' | 'write';
+import type { LockEvent, LockKind, LockMode, LockPort } from './model/locks.ts';
 
 interface LockState {
   kind: LockKind;
@@ -14,21 +13,13 @@ interface LockState {
   readers: string[];
 }
 
-export interface LockEvent {
-  op: 'acquire' | 'release';
-  lock: string;
-  kind: LockKind;
-  mode: LockMode;
-  by: string;
-  /** What the holder was doing, e.g. "iopf_queue_remove_device". */
-  path: string;
-  /** Taken in the fault-reporting (threaded IRQ) context. */
-  irq?: boolean;
-  /** Order within the step, shared with observations (set by the runtime). */
-  seq?: number;
+/** The table as data: every lock's holders, and each thread's locks in acquisition order. */
+export interface LockTableSnapshot {
+  locks: [string, LockState][];
+  held: [string, string[]][];
 }
 
-export class LockTable {
+export class LockTable implements LockPort {
   private readonly locks = new Map<string, LockState>();
   /** Locks currently held by each thread of control, in acquisition order. */
   private readonly held = new Map<string, string[]>();
@@ -77,7 +68,7 @@ export class LockTable {
   }
 
   /** Locks held right now, as "name:holder(mode)". */
-  snapshot(): string[] {
+  holders(): string[] {
     const out: string[] = [];
     for (const [name, l] of this.locks) {
       if (l.writer) out.push(`${name}:${l.writer}`);
@@ -90,9 +81,31 @@ export class LockTable {
     return this.held.get(by) ?? [];
   }
 
-  /** Drain the recorded acquire/release events (the runtime moves them into the step's trace record). */
+  /** Drain the recorded acquire/release events (the world moves them into the step's trace record). */
   drainEvents(): LockEvent[] {
     return this.events.splice(0, this.events.length);
+  }
+
+  snapshot(): LockTableSnapshot {
+    return {
+      locks: [...this.locks].map(([n, l]) => [n, { kind: l.kind, writer: l.writer, readers: [...l.readers] }]),
+      held: [...this.held].filter(([, h]) => h.length > 0).map(([by, h]) => [by, [...h]]),
+    };
+  }
+
+  restore(s: LockTableSnapshot): void {
+    this.locks.clear();
+    for (const [n, l] of s.locks) this.locks.set(n, { kind: l.kind, writer: l.writer, readers: [...l.readers] });
+    this.held.clear();
+    for (const [by, h] of s.held) this.held.set(by, [...h]);
+    this.events.length = 0;
+  }
+
+  /** Holders by lock, readers sorted, free locks left out: equal for equal states. */
+  canonical(): [string, string | null, string[]][] {
+    const out: [string, string | null, string[]][] = [];
+    for (const [n, l] of this.locks) if (l.writer || l.readers.length) out.push([n, l.writer, [...l.readers].sort()]);
+    return out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   }
 
   private get(name: string): LockState {

@@ -4,7 +4,6 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Params } from './model/scenario.ts';
-import { MM_MODES, type MmMode } from '../kernel/mm/runtime.ts';
 import { SCHEDULE_VERSION, type Schedule } from './schedule.ts';
 
 export const REPRO_FORMAT = 'pagerace-repro';
@@ -22,12 +21,14 @@ export interface Repro {
   seed: number;
   run: number;
   maxSteps: number;
-  violation: { monitor: string; message: string; step: number };
+  /** What the run found: a violation, or (for an errored run) the error at its step. */
+  violation: { monitor: string; message: string; step: number } | null;
+  error?: { step: number; message: string };
   /** Steps of the run as found, before shrinking. */
   foundSteps: number;
   schedule: Schedule;
-  /** How memory and handle_mm_fault ran (absent: inline); replay uses the same mode. */
-  mode?: MmMode;
+  /** Where steps ran (a mode of the scenario; absent: inline); replay uses the same mode. */
+  mode?: string;
 }
 
 export class ReproError extends Error {}
@@ -65,7 +66,7 @@ export function validateRepro(raw: unknown, path: string): Repro {
   need('strategy', (v) => typeof v === 'string', 'a strategy name');
   need('seed', isInt, 'a non-negative integer');
   need('maxSteps', (v) => isInt(v) && (v as number) > 0, 'a positive integer');
-  need('mode', (v) => v === undefined || (MM_MODES as readonly unknown[]).includes(v), `one of ${MM_MODES.join(', ')} (or absent for inline)`);
+  need('mode', (v) => v === undefined || (typeof v === 'string' && /^[a-z][a-z0-9-]*$/.test(v)), 'a mode name such as "inline" (or absent)');
   const s = r.schedule as Record<string, unknown> | undefined;
   if (typeof s !== 'object' || s === null) throw bad('field "schedule" is missing');
   if (s.version !== SCHEDULE_VERSION) throw bad(`schedule version ${JSON.stringify(s.version)} is not supported; this pagerace reads version ${SCHEDULE_VERSION}`);

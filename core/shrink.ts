@@ -1,14 +1,12 @@
 /**
- * Shrink a failing schedule: fewer injected faults, then fewer steps. A candidate is kept when
+ * Shrink a failing schedule: fewer injected faults (data choices the model drew as faults), then
+ * fewer steps. A candidate is kept when
  * a lenient replay of it still fails with the same monitor in no more steps; what is kept is the
  * schedule that run actually took, so it replays strictly.
  */
 import type { RunResult } from './run.ts';
 import { type ReplayTarget, replaySchedule } from './replayRun.ts';
 import type { Schedule } from './schedule.ts';
-
-/** Data choices that inject a fault; shrinking tries to turn each off. */
-const FAULT_LABEL = /^(kzalloc:|workload:[^:]+:(unplug|unrecoverable)$)/;
 
 export interface ShrinkResult {
   schedule: Schedule;
@@ -35,7 +33,7 @@ export function shrink(t: ReplayTarget, start: Schedule, monitor: string, budget
   // Fewer faults: switch off one injected fault at a time.
   for (let i = 0; i < best.data.length; i++) {
     const d = best.data[i];
-    if (d.value === 1 && FAULT_LABEL.test(d.label)) {
+    if (d.value === 1 && d.fault) {
       const data = best.data.map((x, j) => (j === i ? { ...x, value: 0 } : x));
       better({ ...best, data });
     }

@@ -1,114 +1,171 @@
 /**
- * One run's world: the actors built from a scenario, the bus between them, the lock table,
- * shared memory, the virtual clock and the data source. It lists the steps enabled now and
- * executes the one the scheduler picks, producing the step's record.
+ * One run's world: the actors built from a scenario, the bus between them, the lock table, the
+ * scenario's shared state, the virtual clock and the data source. It lists the steps enabled now,
+ * executes the one the scheduler picks and emits the step's record on `steps$`.
+ *
+ * Actors are data. Each one is its machine's snapshot; a step advances it with xstate's pure
+ * transition function (`machine.transition(snapshot, event, scope)`), which returns the next
+ * snapshot and the effects as data (send, lock, unlock, observe, delayed events), and the world
+ * applies the effects itself. That is what makes a world snapshot, restore and hash possible, and
+ * where a faster interpreter of the same machine definitions would plug in (`advance`).
  */
-import { type AnyActor, createActor } from 'xstate';
-import type { ActorKind, Ports, WorldView } from './model/kind.ts';
+import { createHash } from 'node:crypto';
+import { Subject } from 'rxjs';
+import { type AnyActorScope, type AnyMachineSnapshot, type AnyStateMachine, type EventObject, createActor } from 'xstate';
+import type { LockParams, Observation, SendParams } from './model/effects.ts';
+import { INLINE, type ExecRuntime, type HistoryEvent, type RunExec } from './model/executor.ts';
+import type { ActorKind, DataPort, Footprint, Ports, WorldView } from './model/kind.ts';
 import type { ActorObservation, ActorSnapshotView, QuiescenceView, StepRecord } from './model/monitor.ts';
-import type { Params, Scenario } from './model/scenario.ts';
-import type { FaultRunner } from '../kernel/mm/faultRunner.ts';
-import type { MemoryPort } from '../kernel/mm/memory.ts';
-import { type HistoryEvent, type MmRuntime, type RunMemory, inlineRuntime } from '../kernel/mm/runtime.ts';
-import { Bus, type Envelope } from './bus.ts';
-import { VirtualClock } from './clock.ts';
-import { DataSource } from './dataSource.ts';
-import { bindEffects, withEffects } from './effects.ts';
-import { LockTable } from './locks.ts';
+import type { BugVariant, Params, Scenario } from './model/scenario.ts';
+import type { SharedState } from './model/shared.ts';
+import { Bus, type BusSnapshot, type Envelope, channelKey } from './bus.ts';
+import { type ClockSnapshot, VirtualClock } from './clock.ts';
+import { LockTable, type LockTableSnapshot } from './locks.ts';
 
 export type EnabledStep =
   | { key: string; thread: string; type: 'deliver'; env: Envelope }
   | { key: string; thread: string; type: 'internal'; actor: string; event: { type: string; [k: string]: unknown } }
   | { key: string; thread: string; type: 'timer'; seq: number; owner: string };
 
+/** What a step may touch, for partial-order reduction: its actor, channel, locks and shared state. */
+export interface StepFootprint {
+  actor: string;
+  /** The channel a delivery takes its message from. */
+  channel?: string;
+  locks: readonly string[];
+  reads: readonly string[];
+  writes: readonly string[];
+}
+
+/** Two steps are dependent when they belong to one actor, share a lock, or conflict on shared state. */
+export function dependent(a: StepFootprint, b: StepFootprint): boolean {
+  if (a.actor === b.actor) return true;
+  for (const l of a.locks) if (b.locks.includes(l)) return true;
+  const hits = (xs: readonly string[], ys: readonly string[]) => xs.some((x) => ys.some((y) => x === y || x.startsWith(`${y}:`) || y.startsWith(`${x}:`)));
+  return hits(a.writes, b.writes) || hits(a.writes, b.reads) || hits(a.reads, b.writes);
+}
+
 interface Member {
   id: string;
   kind: ActorKind;
-  actor: AnyActor;
+  /** The kind's machine, with the variant's substitutions. */
+  machine: AnyStateMachine;
+  snap: AnyMachineSnapshot;
 }
 
-const noLogger = () => {};
+/** An effect as a transition returns it. */
+interface ActionObject {
+  type: string;
+  params?: unknown;
+}
 
-/** How the run executes memory and handle_mm_fault (default: inline) and the run seed. */
+/** Everything that changes during a run, as data: restore(snapshot()) puts the world back exactly. */
+export interface WorldSnapshot {
+  members: AnyMachineSnapshot[];
+  bus: BusSnapshot;
+  locks: LockTableSnapshot;
+  clock: ClockSnapshot;
+  /** Data choices made so far. */
+  data: number;
+  shared: unknown[];
+}
+
 export interface WorldEnv {
-  mm?: MmRuntime;
+  /** The exploration's execution runtime (default inline). */
+  runtime?: ExecRuntime;
+  /** The run seed. */
   seed?: number;
+  /** Check every executed step against its declared footprint (tests; costs time). */
+  checkFootprints?: boolean;
+}
+
+/** The data source as the world records it: its choices so far, to truncate on restore. */
+export interface WorldData extends DataPort {
+  readonly length: number;
+  truncate(n: number): void;
 }
 
 export class World {
   readonly bus = new Bus();
   readonly locks = new LockTable();
   readonly clock = new VirtualClock();
-  readonly data: DataSource;
-  readonly mem: MemoryPort;
-  readonly faults: FaultRunner;
   readonly members: Member[] = [];
+  readonly shared: SharedState[] = [];
+  /** Every executed step's record, in order; completes when the world stops. */
+  readonly steps$ = new Subject<StepRecord>();
   private readonly byId = new Map<string, Member>();
+  private readonly sharedByName = new Map<string, SharedState>();
   private readonly view: WorldView;
   private readonly ports: Ports;
+  private readonly exec: RunExec;
   /** Buffers of the step being executed. */
   private stepObs: ActorObservation[] = [];
   private stepSent: Envelope[] = [];
   /** Orders a step's lock events and observations among themselves. */
   private stepSeq = 0;
   private cause: number | null = null;
-  /** The run's memory in its mode (inline, turnstile, free). */
-  private readonly runMem: RunMemory;
-  /** The actor whose step is executing: memory observations are filed under it. */
-  private stepActor = 'mm';
-  /** Observations made while building the world (the initial address space): filed under step 0. */
+  /** The actor whose step is executing: shared-state observations are filed under it. */
+  private stepActor = '';
+  /** Observations made while building the world (the initial shared state): filed under step 0. */
   private pendingObs: ActorObservation[] = [];
+  /** Effects the running transition returned. */
+  private actions: ActionObject[] = [];
+  /** Shared state a step asked for (footprint check). */
+  private touched: Set<string> | null = null;
 
   constructor(
     readonly scenario: Scenario,
     readonly params: Params,
     readonly bug: string | null,
-    data: DataSource,
+    readonly data: WorldData,
     env: WorldEnv = {},
   ) {
-    this.data = data;
     const spec = scenario.build(params, bug, data);
     for (const l of spec.locks) this.locks.declare(l.name, l.kind);
-    this.runMem = (env.mm ?? inlineRuntime).attach(spec.memory(this.locks), this.locks, env.seed ?? 0);
-    this.mem = this.runMem.mem;
-    this.faults = this.runMem.faults;
-    this.mem.observer = (o) => {
-      if (!this.runMem.observe(this.stepActor, o)) this.stepObs.push({ ...o, actor: this.stepActor, seq: this.stepSeq++ });
+    const setup = spec.shared?.({ locks: this.locks, runtime: env.runtime ?? INLINE, seed: env.seed ?? 0 }) ?? { states: [] };
+    this.exec = setup.exec ?? {};
+    for (const s of setup.states) {
+      if (this.sharedByName.has(s.name)) throw new Error(`scenario ${scenario.name}: two shared-state pieces are named ${s.name}`);
+      this.shared.push(s);
+      this.sharedByName.set(s.name, s);
+      s.connect?.({ observe: (o) => this.fileObservation(o) });
+    }
+    if (env.checkFootprints) this.touched = new Set();
+    const sharedPiece = <T>(name: string): T => {
+      const s = this.sharedByName.get(name);
+      if (!s) throw new Error(`scenario ${scenario.name} has no shared state named ${name}`);
+      this.touched?.add(name);
+      return s as unknown as T;
     };
-    this.view = { canTake: (l, m) => this.locks.canTake(l, m), mem: this.mem, faults: this.faults };
-    this.ports = { data, mem: this.mem, faults: this.faults, params, bug };
+    this.view = { canTake: (l, m) => this.locks.canTake(l, m), shared: sharedPiece };
+    this.ports = { data, shared: sharedPiece, params };
+    const variant = scenario.bugs.find((b) => b.name === bug);
     for (const a of spec.actors) {
-      const actor = createActor(withEffects(a.kind.machine), {
-        id: a.id,
-        systemId: a.id,
-        input: a.input,
-        clock: this.clock.forActor(a.id),
-        logger: noLogger,
-      });
-      const member = { id: a.id, kind: a.kind, actor };
-      bindEffects(actor, {
-        send: (p) => this.stepSent.push(this.bus.send(a.id, p.to, p.type, p.payload, this.cause)),
-        lock: (p) => this.locks.acquire(p.lock, p.thread ?? a.id, p.path, p.mode, p.irq, this.stepSeq++),
-        unlock: (p) => this.locks.release(p.lock, p.thread ?? a.id, p.path, this.stepSeq++),
-        observe: (o) => this.stepObs.push({ ...o, actor: a.id, seq: this.stepSeq++ }),
-      });
+      const machine = substituted(a.kind, variant);
+      this.stepActor = a.id;
+      const snap = this.advance({ id: a.id, machine } as Member, null, a.input);
+      const member: Member = { id: a.id, kind: a.kind, machine, snap };
       this.members.push(member);
       this.byId.set(a.id, member);
     }
-    this.mem.announce();
+    for (const s of this.shared) {
+      this.stepActor = s.name;
+      s.announce?.();
+    }
     this.pendingObs = this.stepObs;
     this.stepObs = [];
-    for (const m of this.members) m.actor.start();
+    this.stepSent = [];
+    this.locks.drainEvents();
   }
 
   /**
-   * Every step that can run now, in a deterministic order. In free mode, when nothing can run but
-   * a kworker thread is still working, wait for it first.
+   * Every step that can run now, in a deterministic order. When nothing can run but a thread
+   * executor still has work in flight (free mode), wait for it first.
    */
   enabled(): EnabledStep[] {
     for (;;) {
       const out = this.enabledNow();
-      if (out.length > 0 || !this.runMem.waitForProgress()) return out;
+      if (out.length > 0 || !this.exec.waitForProgress?.()) return out;
     }
   }
 
@@ -118,11 +175,11 @@ export class World {
       const env = ch.queue[0];
       const m = this.byId.get(env.to);
       if (!m) throw new Error(`message ${env.type} from ${env.from} to unknown actor ${env.to}`);
-      if (m.kind.accepts && !m.kind.accepts(m.actor.getSnapshot(), { type: env.type, ...env.payload }, this.view)) continue;
+      if (m.kind.accepts && !m.kind.accepts(m.snap, { type: env.type, ...env.payload }, this.view)) continue;
       out.push({ key: ch.key, thread: env.to, type: 'deliver', env });
     }
     for (const m of this.members) {
-      for (const o of m.kind.offers(m.actor.getSnapshot(), this.view)) {
+      for (const o of m.kind.offers(m.snap, this.view)) {
         const key = `${m.id}.${o.event.type}${o.label ? `[${o.label}]` : ''}`;
         out.push({ key, thread: m.id, type: 'internal', actor: m.id, event: o.event as { type: string; [k: string]: unknown } });
       }
@@ -132,82 +189,206 @@ export class World {
     return out;
   }
 
-  /** Execute one step and describe it. */
+  /** What an enabled step may touch (declared by its actor kind; see ActorKind.footprint). */
+  footprint(step: EnabledStep): StepFootprint {
+    if (step.type === 'timer') return { actor: step.owner, locks: [], reads: [], writes: [] };
+    const m = this.member(step.thread);
+    const event = step.type === 'deliver' ? { type: step.env.type, ...step.env.payload } : step.event;
+    const f: Footprint = m.kind.footprint?.(m.snap, event) ?? {};
+    return {
+      actor: m.id,
+      ...(step.type === 'deliver' ? { channel: channelKey(step.env.from, step.env.to) } : {}),
+      locks: f.locks ?? [],
+      reads: f.reads ?? [],
+      writes: f.writes ?? [],
+    };
+  }
+
+  /** Execute one step and emit its record on `steps$`. */
   execute(step: EnabledStep, index: number): StepRecord {
     this.stepObs = this.pendingObs;
     this.pendingObs = [];
     this.stepSent = [];
-    // Observations carried over (the initial address space) keep their places at the front.
+    // Observations carried over (the initial shared state) keep their places at the front.
     this.stepSeq = this.stepObs.reduce((m, o) => Math.max(m, o.seq + 1), 0);
-    let actorId: string;
+    const declared = this.touched ? this.footprint(step) : null;
+    this.touched?.clear();
+    let m: Member;
     let event: { type: string; [k: string]: unknown };
+    let recEvent: { type: string; [k: string]: unknown };
     let delivered: Envelope | null = null;
-    let before: string;
     if (step.type === 'timer') {
-      actorId = step.owner;
-      this.stepActor = actorId;
-      before = this.valueOf(actorId);
+      m = this.member(step.owner);
       this.cause = null;
-      event = { type: 'xstate.timer', seq: step.seq };
-      this.clock.fire(step.seq);
+      const t = this.clock.fire(step.seq);
+      event = t.event as typeof event;
+      recEvent = { type: 'xstate.timer', seq: step.seq };
     } else {
-      let m: Member;
       if (step.type === 'deliver') {
         delivered = this.bus.take(step.env.from, step.env.to);
         m = this.member(delivered.to);
         event = { type: delivered.type, ...delivered.payload };
         this.cause = delivered.id;
-        this.bus.delivered$.next(delivered);
       } else {
         m = this.member(step.actor);
         event = step.event;
         this.cause = null;
       }
-      actorId = m.id;
-      this.stepActor = actorId;
-      before = this.valueOf(actorId);
-      if (m.kind.prepare) event = m.kind.prepare(m.actor.getSnapshot(), event, this.ports, m.id) as typeof event;
-      m.actor.send(event);
+      recEvent = event;
     }
+    this.stepActor = m.id;
+    const before = valueString(m.snap.value);
+    if (step.type !== 'timer' && m.kind.prepare) {
+      event = m.kind.prepare(m.snap, event, this.ports, m.id) as typeof event;
+      recEvent = event;
+    }
+    m.snap = this.advance(m, event);
     this.clock.tick();
-    return {
+    const rec: StepRecord = {
       i: index,
       t: this.clock.now,
       step: step.key,
-      actor: actorId,
-      event,
+      actor: m.id,
+      event: recEvent,
       before,
-      after: this.valueOf(actorId),
+      after: valueString(m.snap.value),
       delivered,
       sent: this.stepSent,
       obs: this.stepObs,
       locks: this.locks.drainEvents(),
     };
+    if (declared) checkFootprint(step.key, declared, rec, this.touched!);
+    this.steps$.next(rec);
+    return rec;
+  }
+
+  /**
+   * Advance a member's machine by one event (or to its initial snapshot when `event` is null,
+   * with `input`) and apply the effects the transition returned. The seam where another
+   * interpreter of the same machine definitions can be dropped in.
+   */
+  private advance(m: Pick<Member, 'id' | 'machine'> & { snap?: AnyMachineSnapshot }, event: EventObject | null, input?: unknown): AnyMachineSnapshot {
+    const scope = scopeOf(m.machine);
+    this.actions = [];
+    scope.actionExecutor = (a: ActionObject) => {
+      this.actions.push(a);
+    };
+    let next: AnyMachineSnapshot;
+    try {
+      next = event === null ? m.machine.getInitialSnapshot(scope, input) : m.machine.transition(m.snap!, event, scope);
+    } finally {
+      scope.actionExecutor = noExecutor;
+    }
+    if (next.status === 'error') throw next.error instanceof Error ? next.error : new Error(`${m.id}: ${String(next.error)}`);
+    for (const a of this.actions) this.apply(m.id, a);
+    return next;
+  }
+
+  private apply(id: string, a: ActionObject): void {
+    switch (a.type) {
+      case 'send': {
+        const p = a.params as SendParams;
+        this.stepSent.push(this.bus.send(id, p.to, p.type, p.payload, this.cause));
+        return;
+      }
+      case 'lock': {
+        const p = a.params as LockParams;
+        this.locks.acquire(p.lock, p.thread ?? id, p.path, p.mode, p.irq, this.stepSeq++);
+        return;
+      }
+      case 'unlock': {
+        const p = a.params as LockParams;
+        this.locks.release(p.lock, p.thread ?? id, p.path, this.stepSeq++);
+        return;
+      }
+      case 'observe':
+        this.stepObs.push({ ...(a.params as Observation), actor: id, seq: this.stepSeq++ });
+        return;
+      case 'xstate.raise': {
+        const p = a.params as { event: EventObject; id?: string; delay?: number };
+        if (typeof p.delay !== 'number') return; // an undelayed raise is consumed inside the transition
+        this.clock.set(id, p.id ?? p.event.type, p.delay, p.event);
+        return;
+      }
+      case 'xstate.cancel':
+        this.clock.cancel(id, String((a.params as { sendId: string }).sendId));
+        return;
+      default:
+        throw new Error(`actor ${id}: action "${a.type}" is not an effect the world applies (send, lock, unlock, observe, delayed raise, cancel)`);
+    }
+  }
+
+  private fileObservation(o: Observation): void {
+    if (this.exec.divert?.(this.stepActor, o)) return;
+    this.stepObs.push({ ...o, actor: this.stepActor, seq: this.stepSeq++ });
   }
 
   quiescence(step: number): QuiescenceView {
     const actors: Record<string, ActorSnapshotView> = {};
-    for (const m of this.members) {
-      const s = m.actor.getSnapshot();
-      actors[m.id] = { kind: m.kind.kind, value: valueString(s.value), context: s.context };
-    }
-    return { step, actors, undelivered: this.bus.undelivered() };
+    for (const m of this.members) actors[m.id] = { kind: m.kind.kind, value: valueString(m.snap.value), context: m.snap.context };
+    return { step, actors, undelivered: this.bus.undelivered(), shared: (name) => this.sharedByName.get(name) };
   }
 
   /** Context of one actor (for full traces and the inspector). */
   contextOf(id: string): unknown {
-    return this.member(id).actor.getSnapshot().context;
+    return this.member(id).snap.context;
   }
 
-  /** Free mode: the run's stamped memory history (in-flight thread work is stopped first); else null. */
+  /** Value and context of one actor. */
+  snapshotOf(id: string): AnyMachineSnapshot {
+    return this.member(id).snap;
+  }
+
+  /** The shared state's inspector views, by name. */
+  sharedViews(): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const s of this.shared) if (s.view) out[s.name] = s.view();
+    return out;
+  }
+
+  snapshot(): WorldSnapshot {
+    if (this.pendingObs.length) throw new Error('world snapshot before the first step: take it after a step');
+    return {
+      members: this.members.map((m) => m.snap),
+      bus: this.bus.snapshot(),
+      locks: this.locks.snapshot(),
+      clock: this.clock.snapshot(),
+      data: this.data.length,
+      shared: this.shared.map((s) => s.snapshot()),
+    };
+  }
+
+  restore(s: WorldSnapshot): void {
+    this.members.forEach((m, i) => (m.snap = s.members[i]));
+    this.bus.restore(s.bus);
+    this.locks.restore(s.locks);
+    this.clock.restore(s.clock);
+    this.data.truncate(s.data);
+    this.shared.forEach((sh, i) => sh.restore(structuredClone(s.shared[i])));
+    this.pendingObs = [];
+  }
+
+  /**
+   * A hash of the state as it decides behaviour: actors (value and context, minus statistics a
+   * kind leaves out), messages in flight without ids, lock holders, the order pending timers fire
+   * in, and the shared state's canonical form. Equal states reached by different orders of
+   * independent steps hash equal.
+   */
+  hash(): string {
+    const actors = this.members.map((m) => [m.id, m.kind.canonical ? m.kind.canonical(m.snap) : [m.snap.value, m.snap.context]]);
+    const shared = this.shared.map((s) => [s.name, s.canonical ? s.canonical() : s.snapshot()]);
+    const text = JSON.stringify([actors, this.bus.canonical(), this.locks.canonical(), this.clock.canonical(), shared]);
+    return createHash('sha256').update(text).digest('hex');
+  }
+
+  /** Free mode: the run's stamped history (in-flight thread work is stopped first); else null. */
   history(): HistoryEvent[] | null {
-    return this.runMem.history();
+    return this.exec.history?.() ?? null;
   }
 
   stop(): void {
-    for (const m of this.members) m.actor.stop();
-    this.bus.complete();
-    this.runMem.close();
+    this.steps$.complete();
+    this.exec.close?.();
   }
 
   private member(id: string): Member {
@@ -215,12 +396,61 @@ export class World {
     if (!m) throw new Error(`unknown actor ${id}`);
     return m;
   }
-
-  private valueOf(id: string): string {
-    return valueString(this.member(id).actor.getSnapshot().value);
-  }
 }
 
 export function valueString(v: unknown): string {
   return typeof v === 'string' ? v : JSON.stringify(v);
+}
+
+/** A kind's machine with a variant's named guards and actions substituted (cached per pair). */
+const provided = new WeakMap<AnyStateMachine, Map<string, AnyStateMachine>>();
+function substituted(kind: ActorKind, variant: BugVariant | undefined): AnyStateMachine {
+  const sub = variant?.provide?.[kind.kind];
+  if (!sub) return kind.machine;
+  let byVariant = provided.get(kind.machine);
+  if (!byVariant) provided.set(kind.machine, (byVariant = new Map()));
+  let m = byVariant.get(variant!.name);
+  if (!m) byVariant.set(variant!.name, (m = kind.machine.provide(sub as never) as AnyStateMachine));
+  return m;
+}
+
+/**
+ * The actor scope a pure transition runs in: one per machine, made once (xstate's own
+ * `transition()` makes one per call). Its action executor is swapped in for each transition.
+ */
+const scopes = new WeakMap<AnyStateMachine, AnyActorScope>();
+const noExecutor = () => {
+  throw new Error('an effect was executed outside a transition');
+};
+function scopeOf(machine: AnyStateMachine): AnyActorScope {
+  let s = scopes.get(machine);
+  if (!s) {
+    // createActor builds its initial snapshot eagerly; without input that fails harmlessly (status
+    // "error"); only its `self` and `system` are used here.
+    const self = createActor(machine);
+    s = {
+      self,
+      defer: () => {},
+      id: '',
+      logger: () => {},
+      sessionId: '',
+      stopChild: () => {},
+      system: self.system,
+      emit: () => {},
+      actionExecutor: noExecutor,
+    } as unknown as AnyActorScope;
+    scopes.set(machine, s);
+  }
+  return s;
+}
+
+/** A step touched a lock or shared state its kind's footprint does not declare: a model error. */
+function checkFootprint(key: string, fp: StepFootprint, rec: StepRecord, touched: Set<string>): void {
+  for (const l of rec.locks) {
+    if (!fp.locks.includes(l.lock)) throw new Error(`step ${key} took ${l.lock}, which its footprint does not declare (declared: ${fp.locks.join(', ') || 'no lock'})`);
+  }
+  const shared = [...fp.reads, ...fp.writes];
+  for (const n of touched) {
+    if (!shared.some((s) => s === n || s.startsWith(`${n}:`))) throw new Error(`step ${key} touched shared state ${n}, which its footprint does not declare`);
+  }
 }

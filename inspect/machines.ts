@@ -5,7 +5,7 @@
  * new scenario's machines appear here without being registered twice.
  */
 import type { AnyStateMachine } from 'xstate';
-import { DataSource } from '../core/dataSource.ts';
+import { seededData } from '../core/dataSource.ts';
 import type { ActorKind } from '../core/model/kind.ts';
 import { scenarios } from '../systems/index.ts';
 import type { Params, Scenario } from '../core/model/scenario.ts';
@@ -28,7 +28,7 @@ export function scenarioMachines(s: Scenario): KnownMachine[] {
   for (const bug of [null, ...s.bugs.map((b) => b.name)]) {
     const params: Params = Object.fromEntries(s.parameters.map((p) => [p.name, p.default]));
     Object.assign(params, s.bugs.find((b) => b.name === bug)?.params ?? {});
-    for (const a of s.build(params, bug, new DataSource(0)).actors) add(byId, a.kind);
+    for (const a of s.build(params, bug, seededData(0)).actors) add(byId, a.kind);
   }
   known = [...byId.values()];
   cache.set(s.name, known);
@@ -42,10 +42,16 @@ export function allMachines(): KnownMachine[] {
   return [...byId.values()];
 }
 
-/** A machine by its id or by its actor kind's name. */
+/**
+ * A machine by its namespaced id ("iopf.faultParam"), or by its short name ("faultParam") when
+ * exactly one system has a machine of that name.
+ */
 export function findMachine(name: string): KnownMachine | undefined {
   const all = allMachines();
-  return all.find((m) => m.id === name) ?? all.find((m) => m.kind === name);
+  const exact = all.find((m) => m.id === name);
+  if (exact) return exact;
+  const short = all.filter((m) => m.id.slice(m.id.indexOf('.') + 1) === name);
+  return short.length === 1 ? short[0] : undefined;
 }
 
 export type ChartTarget = { type: 'scenario'; name: string; machines: KnownMachine[] } | { type: 'machine'; name: string; machines: KnownMachine[] };

@@ -9,7 +9,7 @@
  *  - when a lock held across a user-memory fault is also taken in the IOMMU fault-reporting
  *    context (a threaded IRQ): userspace paging could then stall every device's fault handling.
  */
-import type { LockEvent } from '../core/locks.ts';
+import type { LockEvent } from '../core/model/locks.ts';
 import type { Monitor, Verdict } from '../core/model/monitor.ts';
 
 export const lockdep: Monitor = {

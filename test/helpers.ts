@@ -22,7 +22,7 @@ export function iopfRun(seed: number, opts: { bug?: string | null; strategy?: St
     params,
     bug: opts.bug ?? null,
     seed,
-    strategy: makeStrategy(opts.strategy ?? 'random', seed, { depth: 3, steps: iopfScenario.stepEstimate(params) }),
+    strategy: makeStrategy(opts.strategy ?? 'random', { depth: 3, steps: iopfScenario.stepEstimate(params) }),
     maxSteps: 20000,
     onTrace: opts.onTrace,
   });

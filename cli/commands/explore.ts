@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPRO_FORMAT, REPRO_VERSION, type Repro } from '../../core/repro.ts';
 import { STRATEGY_NAMES, type StrategyName } from '../../core/strategies/make.ts';
-import { MM_MODES, type MmMode } from '../../kernel/mm/runtime.ts';
+import { modeNames, replayable } from '../../core/modes.ts';
 import { runExploration } from '../explore/run.ts';
 import { printSummary } from '../explore/summary.ts';
 import { applySets, defaults, findBug, findScenario } from '../params.ts';
@@ -37,17 +37,17 @@ export async function exploreCommand(scenarioName: string, f: ExploreFlags): Pro
   const params = applySets(scenario, defaults(scenario, bug), f.set);
   if (!(STRATEGY_NAMES as readonly string[]).includes(f.strategy)) fail(`--strategy must be one of ${STRATEGY_NAMES.join(', ')}, got "${f.strategy}"`);
   const strategy = f.strategy as StrategyName;
-  if (!(MM_MODES as readonly string[]).includes(f.mode)) fail(`--mode must be one of ${MM_MODES.join(', ')}, got "${f.mode}"`);
-  const mode = f.mode as MmMode;
+  const modes = modeNames(scenario);
+  if (!modes.includes(f.mode)) fail(`--mode must be one of ${modes.join(', ')} for scenario ${scenario.name}, got "${f.mode}"`);
+  const mode = f.mode;
   const workers = parseWorkers(f.workers);
   const runs = parseCount('--runs', f.runs);
   const seed = parseSeed(f.seed);
   const depth = parseCount('--depth', f.depth, 1);
   const maxSteps = parseCount('--max-steps', f.maxSteps, 1);
-  const threads = Number(params.kworkers ?? 2);
 
-  const o = { scenario, params, bug, runs, seed, strategy, depth, maxSteps, mode };
-  const { result, interrupted, seconds } = await runExploration(o, workers, threads);
+  const o = { scenario, params, bug, runs, seed, strategy, depth, maxSteps, mode, replayable: replayable(scenario, mode) };
+  const { result, interrupted, seconds } = await runExploration(o, workers);
   const info = { scenario: scenario.name, strategy, seed, bug, mode, workers, seconds, reproPath: null as string | null, inspectorPath: null as string | null, json: f.json, interrupted };
 
   if (result.firstViolation) {
@@ -78,9 +78,9 @@ export async function exploreCommand(scenarioName: string, f: ExploreFlags): Pro
       fail(`cannot write repro file ${reproPath}: ${(e as NodeJS.ErrnoException).code ?? String(e)}; choose another --out directory`);
     }
     info.reproPath = reproPath;
-    // The offline HTML inspector, beside the repro (once per violation, not per run). A free-mode
-    // run is not replayable step for step, so it gets none.
-    if (mode !== 'free') {
+    // The offline HTML inspector, beside the repro (once per violation, not per run). A run whose
+    // threads raced freely is not replayable step for step, so it gets none.
+    if (o.replayable) {
       const inspectorPath = reproPath.replace(/\.json$/, '.html');
       try {
         await writeReproInspector(repro, reproPath, inspectorPath);

@@ -7,7 +7,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { ReproError, readRepro } from '../../core/repro.ts';
 import { replayFullTrace } from '../../core/fullTrace.ts';
 import { replaySchedule } from '../../core/replayRun.ts';
-import { createMmRuntime } from '../../kernel/mm/threads/pool.ts';
+import { createRuntime, modeNames, replayable } from '../../core/modes.ts';
 import { checkParams, findBug, findScenario } from '../params.ts';
 import { fail } from '../usage.ts';
 
@@ -31,26 +31,37 @@ export async function replayCommand(file: string, f: { trace?: string; json?: bo
     }).catch((e) => fail((e as Error).message));
   }
   const mode = repro.mode ?? 'inline';
-  const mm = await createMmRuntime(mode, { threads: Number(params.kworkers ?? 2) });
+  if (!modeNames(scenario).includes(mode)) fail(`${file}: mode "${mode}" is not a mode of scenario ${scenario.name} (${modeNames(scenario).join(', ')})`);
+  const exact = replayable(scenario, mode);
+  const runtime = await createRuntime(scenario, mode, params);
   let r;
   try {
-    const target = { scenario, params, bug, maxSteps: repro.maxSteps, mm };
+    const target = { scenario, params, bug, maxSteps: repro.maxSteps, runtime };
     r = out ? replayFullTrace(target, repro.schedule, { repro: file }, (l) => out!.write(l + '\n')) : replaySchedule(target, repro.schedule);
   } finally {
-    await mm.close();
+    await runtime.close();
   }
   if (out) await new Promise<void>((resolve) => out!.end(resolve));
   const violation = r.violation ? { monitor: r.violation.monitor, message: r.violation.message, step: r.violation.step } : null;
   if (f.json) {
-    process.stdout.write(JSON.stringify({ violation, steps: r.steps, traceHash: r.traceHash, ...(r.divergence ? { divergence: r.divergence } : {}) }) + '\n');
+    process.stdout.write(
+      JSON.stringify({ violation, steps: r.steps, traceHash: r.traceHash, ...(r.divergence ? { divergence: r.divergence } : {}), ...(r.error ? { error: r.error } : {}) }) + '\n',
+    );
   }
-  const freeNote = "free mode is not replayable step for step: the threads' timing differs from the recorded run (explore with --mode inline for an exact repro)";
+  const freeNote = `mode ${mode} is not replayable step for step: the threads' timing differs from the recorded run (explore with --mode inline for an exact repro)`;
   if (r.divergence) {
-    process.stderr.write(`pagerace replay: ${file}: ${r.divergence.message}${mode === 'free' ? `; ${freeNote}` : ''}\n`);
+    process.stderr.write(`pagerace replay: ${file}: ${r.divergence.message}${exact ? '' : `; ${freeNote}`}\n`);
     return 2;
   }
   const lines = [`pagerace replay ${file}: ${r.steps} steps, trace ${r.traceHash}${mode === 'inline' ? '' : `, mode ${mode}`}`];
-  if (mode === 'free') lines.push(`  ${freeNote}`);
+  if (!exact) lines.push(`  ${freeNote}`);
+  if (r.error) {
+    const same = r.error.step === repro.error?.step && r.error.message === repro.error?.message;
+    lines.push(`ERROR at step ${r.error.step}${same ? ' (as recorded)' : ''}: ${r.error.message}`, '  the model threw: this is a bug in the model, not a race in the kernel');
+    if (f.trace) lines.push(`  trace written to ${f.trace}`);
+    process.stderr.write(lines.join('\n') + '\n');
+    return 3;
+  }
   if (violation) {
     const same = violation.monitor === repro.violation?.monitor;
     lines.push(`VIOLATION ${violation.monitor} at step ${violation.step}${same ? ' (as recorded)' : ` (the repro recorded ${repro.violation?.monitor})`}`, `  ${violation.message}`);

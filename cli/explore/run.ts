@@ -1,13 +1,13 @@
 /**
  * Runs an exploration for the CLI: in this process (--workers 1) a chunk of runs at a time, or
- * over a pool of workers; in the mode's mm runtime (threads for turnstile and free). The first
+ * over a pool of workers; in the scenario's runtime for the mode (threads for the mm's turnstile and free). The first
  * Ctrl-C stops after the runs in progress and the results so far are printed; a second one exits.
  * Wall-clock time is measured here, outside the runs: it never enters a trace or the digest.
  */
 import { type ExploreOptions, type ExploreResult, finishExplore } from '../../core/explore.ts';
 import { driveRange } from '../../workers/explore/drive.ts';
 import { exploreParallel } from '../../workers/explore/parallel.ts';
-import { createMmRuntime } from '../../kernel/mm/threads/pool.ts';
+import { createRuntime } from '../../core/modes.ts';
 
 export interface ExplorationOutcome {
   result: ExploreResult;
@@ -15,7 +15,7 @@ export interface ExplorationOutcome {
   seconds: number;
 }
 
-export async function runExploration(o: ExploreOptions, workers: number, threads: number): Promise<ExplorationOutcome> {
+export async function runExploration(o: ExploreOptions, workers: number): Promise<ExplorationOutcome> {
   const controller = new AbortController();
   const onSigint = () => {
     if (controller.signal.aborted) process.exit(130);
@@ -27,15 +27,15 @@ export async function runExploration(o: ExploreOptions, workers: number, threads
   try {
     let result: ExploreResult;
     if (workers > 1) {
-      result = (await exploreParallel(o, workers, { signal: controller.signal, threads })).result;
+      result = (await exploreParallel(o, workers, { signal: controller.signal })).result;
     } else {
-      const mm = await createMmRuntime(o.mode ?? 'inline', { threads });
+      const runtime = await createRuntime(o.scenario, o.mode ?? 'inline', o.params);
       try {
-        const run = { ...o, mm, onRun: () => !controller.signal.aborted };
+        const run = { ...o, runtime, onRun: () => !controller.signal.aborted };
         const r = await driveRange(run, { from: 0, to: o.runs }, { shouldStop: () => controller.signal.aborted });
         result = finishExplore(run, [r]);
       } finally {
-        await mm.close();
+        await runtime.close();
       }
     }
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;

@@ -1,14 +1,13 @@
 /** The explore command's output: a human summary on stderr, and with --json one object on stdout. */
 import { relative } from 'node:path';
 import type { ExploreResult } from '../../core/explore.ts';
-import type { MmMode } from '../../kernel/mm/runtime.ts';
 
 export interface SummaryInfo {
   scenario: string;
   strategy: string;
   seed: number;
   bug: string | null;
-  mode: MmMode;
+  mode: string;
   workers: number;
   seconds: number;
   reproPath: string | null;
@@ -38,7 +37,7 @@ export function printSummary(r: ExploreResult, s: SummaryInfo): void {
         : null,
       mode: s.mode,
       workers: s.workers,
-      errored: r.errored,
+      errored: r.errored.map(({ schedule: _, ...e }) => e),
       interrupted: s.interrupted,
       stepReplayable: s.mode !== 'free',
     };
@@ -53,7 +52,7 @@ export function printSummary(r: ExploreResult, s: SummaryInfo): void {
   if (s.mode === 'free') {
     lines.push('  free mode: real threads without turns; the history is checked after each run; runs are not replayable step for step and the digest varies');
   }
-  for (const e of r.errored.slice(0, ERRORED_SHOWN)) lines.push(`ERRORED run ${e.run} (run seed ${e.seed}): ${e.error}`);
+  for (const e of r.errored.slice(0, ERRORED_SHOWN)) lines.push(`ERRORED run ${e.run} (run seed ${e.seed})${e.step >= 0 ? ` at step ${e.step}` : ''}: ${e.error}`);
   if (r.errored.length > ERRORED_SHOWN) lines.push(`  ... and ${r.errored.length - ERRORED_SHOWN} more errored run(s) (see --json)`);
   if (v) {
     lines.push(

@@ -1,9 +1,9 @@
 /**
  * The named effect actions every kernel machine may use. Machines only *name* them (the bodies
- * here do nothing); the runtime in actors/ supplies the real effects with `machine.provide`.
- * That keeps every machine a pure transition function you can test without starting anything.
+ * here do nothing): a transition returns them as data and the world applies them (core/world.ts),
+ * so every machine is a pure transition function you can test without starting anything.
  */
-import type { LockMode } from '../locks.ts';
+import type { LockMode } from './locks.ts';
 
 export interface SendParams {
   to: string;
@@ -43,3 +43,6 @@ export const effectActions = {
 };
 
 export type EffectActionName = keyof typeof effectActions;
+
+/** The part of xstate's `enqueue` that helpers outside a machine use: named effect actions only. */
+export type Enqueue = (action: { type: EffectActionName; params: object }) => void;

@@ -1,11 +1,13 @@
 /**
- * A scenario: topology, workload, parameters, the monitors that apply, and its bug variants.
+ * A scenario: topology, workload, parameters, shared state, the monitors that apply, and its
+ * variants. A system registers its scenarios in systems/index.ts; the engine takes them as they are.
  */
-import type { DataSource } from '../dataSource.ts';
-import type { LockKind, LockTable } from '../locks.ts';
-import type { ActorKind } from './kind.ts';
+import type { AnyStateMachine } from 'xstate';
+import type { ExecModes, ExecRuntime, RunExec } from './executor.ts';
+import type { ActorKind, DataPort } from './kind.ts';
+import type { LockKind, LockPort } from './locks.ts';
 import type { Monitor, QuiescenceView, StepRecord } from './monitor.ts';
-import type { MemoryPort } from '../../kernel/mm/memory.ts';
+import type { SharedState } from './shared.ts';
 
 export type ParamValue = number | boolean | string;
 export type Params = Record<string, ParamValue>;
@@ -20,15 +22,20 @@ export interface ParamSpec {
   values?: string[];
 }
 
+/** Named guards and actions a variant substitutes in one machine (xstate `machine.provide`). */
+export type MachineSubstitution = Parameters<AnyStateMachine['provide']>[0];
+
 export interface BugVariant {
   name: string;
   summary: string;
-  /** Kernel commit or thread it comes from. */
+  /** Kernel commit, file and function, or thread it comes from; "derived" when read from the code. */
   reference: string;
   /** Parameter defaults this variant needs to be reachable (user --set still wins). */
   params?: Params;
   /** The monitors that catch it (whichever the interleaving reaches first). */
   caughtBy: string[];
+  /** By actor kind: the named guards and actions this variant substitutes. */
+  provide?: Record<string, MachineSubstitution>;
 }
 
 export interface ActorSpec {
@@ -37,10 +44,26 @@ export interface ActorSpec {
   input: unknown;
 }
 
+/** What a run's shared state is built against. */
+export interface SharedEnv {
+  locks: LockPort;
+  /** The exploration's execution runtime (INLINE unless the scenario offers other modes). */
+  runtime: ExecRuntime;
+  /** The run seed (free-mode jitter). */
+  seed: number;
+}
+
+export interface SharedSetup {
+  states: SharedState[];
+  /** How this run's thread executor takes part (absent: inline). */
+  exec?: RunExec;
+}
+
 export interface WorldSpec {
   actors: ActorSpec[];
   locks: { name: string; kind: LockKind }[];
-  memory(locks: LockTable): MemoryPort;
+  /** The scenario's shared state for one run. */
+  shared?(env: SharedEnv): SharedSetup;
 }
 
 export interface Scenario {
@@ -50,7 +73,7 @@ export interface Scenario {
   bugs: BugVariant[];
   monitors: Monitor[];
   /** Build the world; workload draws come from `data` (recorded in the schedule). */
-  build(params: Params, bug: string | null, data: DataSource): WorldSpec;
+  build(params: Params, bug: string | null, data: DataPort): WorldSpec;
   /** Rough step count of one run, for PCT's change points. */
   stepEstimate(params: Params): number;
   /** Costs and counters of a finished run. */
@@ -59,4 +82,6 @@ export interface Scenario {
   observer?(): { onStep(rec: StepRecord): void; result(): Record<string, number> };
   /** Derived metrics of a whole exploration (e.g. means from sums and counts). */
   derive?(totals: Record<string, number>): Record<string, number>;
+  /** Execution modes besides inline (thread executors of a shared-state piece). */
+  modes?: ExecModes;
 }

@@ -1,33 +1,34 @@
 /**
  * PCT (Burckhardt et al., ASPLOS 2010): each thread gets a random priority above d; the highest
- * priority enabled thread runs; at d-1 random change points (among the first k steps) the
- * running thread drops to priority 1..d-1. A bug of depth d is found with probability at least
- * 1/(n * k^(d-1)) per run, for n threads and k steps.
+ * priority enabled thread runs; at d-1 random change points (among the first k steps) the running
+ * thread drops to priority 1..d-1. A bug of depth d is found with probability at least
+ * 1/(n * k^(d-1)) per run, for n threads and k steps. Data choices come from the run's data stream.
  */
 import { Prng } from '../prng.ts';
-import type { Choice, Strategy, StrategyOptions } from './strategy.ts';
+import { drawData } from './data.ts';
+import type { Choice, DataDraw, ExecutionInfo, Strategy, StrategyOptions } from './strategy.ts';
 
 export class Pct implements Strategy {
   readonly name = 'pct';
+  private prng = new Prng(0, 1);
+  private data = new Prng(0, 2);
+  /** step index -> new priority of the thread that runs at that step */
+  private changePoints = new Map<number, number>();
+  private priority = new Map<string, number>();
 
-  private constructor(
-    private readonly prng: Prng,
-    private readonly depth: number,
-    /** step index -> new priority of the thread that runs at that step */
-    private readonly changePoints: Map<number, number>,
-    private readonly priority: Map<string, number>,
-  ) {}
+  constructor(private readonly opts: StrategyOptions) {}
 
-  static create(seed: number, opts: StrategyOptions): Pct {
-    const prng = new Prng(seed, 1);
-    const k = Math.max(1, opts.steps);
-    const changePoints = new Map<number, number>();
-    for (let j = 1; j < opts.depth; j++) {
-      let at = prng.int(k);
-      while (changePoints.has(at) && changePoints.size < k) at = (at + 1) % k;
-      changePoints.set(at, opts.depth - j);
+  newExecution(e: ExecutionInfo): void {
+    this.prng = new Prng(e.seed, 1);
+    this.data = new Prng(e.seed, 2);
+    this.priority = new Map();
+    this.changePoints = new Map();
+    const k = Math.max(1, this.opts.steps);
+    for (let j = 1; j < this.opts.depth; j++) {
+      let at = this.prng.int(k);
+      while (this.changePoints.has(at) && this.changePoints.size < k) at = (at + 1) % k;
+      this.changePoints.set(at, this.opts.depth - j);
     }
-    return new Pct(prng, opts.depth, changePoints, new Map());
   }
 
   choose(enabled: readonly Choice[], step: number): number {
@@ -51,16 +52,15 @@ export class Pct implements Strategy {
     return best;
   }
 
-  clone(): Strategy {
-    const p = Object.assign(Object.create(Prng.prototype), this.prng) as Prng;
-    return new Pct(p, this.depth, new Map(this.changePoints), new Map(this.priority));
+  chooseData(d: DataDraw): number {
+    return drawData(this.data, d);
   }
 
   private priorityOf(thread: string): number {
     let p = this.priority.get(thread);
     if (p === undefined) {
       // A thread seen for the first time gets a fresh random priority above every change point.
-      p = this.depth + this.prng.next();
+      p = this.opts.depth + this.prng.next();
       this.priority.set(thread, p);
     }
     return p;

@@ -1,21 +1,23 @@
-/** Random walk: every enabled step equally likely at every step. */
+/** Random walk: every enabled step equally likely at every step; data drawn from the run's own stream. */
 import { Prng } from '../prng.ts';
-import type { Choice, Strategy } from './strategy.ts';
+import type { Choice, DataDraw, ExecutionInfo, Strategy } from './strategy.ts';
+import { drawData } from './data.ts';
 
 export class RandomWalk implements Strategy {
   readonly name = 'random';
-  private constructor(private readonly prng: Prng) {}
+  private prng = new Prng(0, 1);
+  private data = new Prng(0, 2);
 
-  static create(seed: number): RandomWalk {
-    return new RandomWalk(new Prng(seed, 1));
+  newExecution(e: ExecutionInfo): void {
+    this.prng = new Prng(e.seed, 1);
+    this.data = new Prng(e.seed, 2);
   }
 
   choose(enabled: readonly Choice[]): number {
     return this.prng.int(enabled.length);
   }
 
-  clone(): Strategy {
-    const p = Object.assign(Object.create(Prng.prototype), this.prng) as Prng;
-    return new RandomWalk(p);
+  chooseData(d: DataDraw): number {
+    return drawData(this.data, d);
   }
 }

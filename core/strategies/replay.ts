@@ -1,9 +1,15 @@
 /**
- * Replays a recorded list of choices. Strict mode fails at the first step where the recorded
- * key is not enabled, saying which step, what it expected and what was enabled. Lenient mode
- * (used by shrinking) takes the recorded key when enabled and otherwise the first enabled step.
+ * Replays a recorded schedule: its step keys and its data choices. Strict mode fails at the first
+ * step whose recorded key is not enabled (or the first data choice whose label differs), saying
+ * which step, what it expected and what was offered. Lenient mode (shrinking) takes the recorded
+ * key when enabled and otherwise the first enabled step, and draws fresh data where the recorded
+ * choices do not fit.
  */
-import type { Choice, Strategy } from './strategy.ts';
+import { Prng } from '../prng.ts';
+import type { DataChoice } from '../dataSource.ts';
+import type { Schedule } from '../schedule.ts';
+import { drawData } from './data.ts';
+import type { Choice, DataDraw, ExecutionInfo, Strategy } from './strategy.ts';
 
 export class ScheduleDivergence extends Error {
   constructor(
@@ -19,21 +25,42 @@ export class ScheduleDivergence extends Error {
   }
 }
 
+export class DataDivergence extends Error {
+  constructor(
+    readonly index: number,
+    readonly expected: string,
+    readonly actual: string,
+  ) {
+    super(`data choice ${index}: the schedule recorded "${expected}" but the model asked for "${actual}"`);
+  }
+}
+
 export class Replay implements Strategy {
   readonly name = 'replay';
   private cursor = 0;
+  private dataCursor = 0;
+  private fresh: Prng;
 
   constructor(
-    private readonly choices: readonly string[],
+    private readonly schedule: Pick<Schedule, 'seed' | 'choices' | 'data'>,
     private readonly lenient = false,
-  ) {}
+  ) {
+    this.fresh = new Prng(schedule.seed, 2);
+  }
+
+  newExecution(_e?: ExecutionInfo): void {
+    this.cursor = 0;
+    this.dataCursor = 0;
+    this.fresh = new Prng(this.schedule.seed, 2);
+  }
 
   choose(enabled: readonly Choice[], step: number): number {
-    if (this.cursor >= this.choices.length) {
+    const choices = this.schedule.choices;
+    if (this.cursor >= choices.length) {
       if (this.lenient) return 0;
       throw new ScheduleDivergence(step, '(end of schedule)', enabled.map((e) => e.key));
     }
-    const want = this.choices[this.cursor];
+    const want = choices[this.cursor];
     const i = enabled.findIndex((e) => e.key === want);
     if (i >= 0) {
       this.cursor++;
@@ -46,9 +73,16 @@ export class Replay implements Strategy {
     throw new ScheduleDivergence(step, want, enabled.map((e) => e.key));
   }
 
-  clone(): Strategy {
-    const r = new Replay(this.choices, this.lenient);
-    r.cursor = this.cursor;
-    return r;
+  chooseData(d: DataDraw): number {
+    const data = this.schedule.data;
+    const at = this.dataCursor++;
+    if (at < data.length) {
+      const rec: DataChoice = data[at];
+      if (rec.label === d.label && Number.isInteger(rec.value) && rec.value >= 0 && rec.value < d.n) return rec.value;
+      if (this.lenient) return drawData(this.fresh, d);
+      throw new DataDivergence(at, rec.label, d.label);
+    }
+    if (this.lenient) return drawData(this.fresh, d);
+    throw new DataDivergence(at, '(end of recorded data choices)', d.label);
   }
 }

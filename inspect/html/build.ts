@@ -6,7 +6,8 @@
 import type { FullTrace } from '../../core/fullTrace.ts';
 import { machineChart, type MachineChart, machineTransitions, toDot } from '../chart/index.ts';
 import { inlineSvg, renderSvg } from '../chart/svg.ts';
-import { allMachines } from '../machines.ts';
+import { scenarios } from '../../systems/index.ts';
+import { scenarioMachines } from '../machines.ts';
 import { inspectorPage } from './page.ts';
 
 export class InspectorError extends Error {}
@@ -35,13 +36,17 @@ export interface InspectorData {
 export async function buildInspectorHtml(trace: FullTrace, opts: { source: string }): Promise<string> {
   const { header } = trace;
   const charts = new Map<string, MachineChart>();
+  // Machines are resolved through the trace's scenario: two systems may both have an "iommu".
+  const scenario = scenarios[header.scenario];
+  if (!scenario) throw new InspectorError(`the trace is of scenario "${header.scenario}", which this pagerace does not have; scenarios: ${Object.keys(scenarios).join(', ')}`);
+  const known = scenarioMachines(scenario);
   for (const a of Object.values(header.actors)) {
     if (charts.has(a.machine)) continue;
-    const known = allMachines().find((m) => m.id === a.machine);
-    if (!known) {
-      throw new InspectorError(`the trace uses machine "${a.machine}", which this pagerace does not have; machines: ${allMachines().map((m) => m.id).join(', ')}`);
+    const m = known.find((k) => k.id === a.machine);
+    if (!m) {
+      throw new InspectorError(`the trace uses machine "${a.machine}", which scenario ${header.scenario} does not have; its machines: ${known.map((k) => k.id).join(', ')}`);
     }
-    charts.set(a.machine, machineChart(known.machine));
+    charts.set(a.machine, machineChart(m.machine));
   }
   const actorCharts: ActorChart[] = [];
   for (const [id, a] of Object.entries(header.actors)) {

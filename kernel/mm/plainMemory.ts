@@ -10,7 +10,7 @@
  *   step runs alone, so the PTL is a holder check that catches a step leaving it held;
  * - `users` (mm->mm_users) and `nextPfn` (the page allocator): atomic, no lock.
  */
-import type { LockTable } from '../../core/locks.ts';
+import type { LockPort } from '../../core/model/locks.ts';
 import type { Vma, VmaSpec } from './memory.ts';
 import { MmCore, sortVmas } from './mmCore.ts';
 
@@ -19,20 +19,35 @@ export const PAGE_TABLE_LOCK = 'page_table_lock';
 
 export class PlainMemory extends MmCore {
   private vmas: Vma[];
-  private readonly ptes = new Map<number, number>();
+  private ptes = new Map<number, number>();
   private nUsers = 1;
   private nextVmaId = 1;
   private nextPfn = 1;
   private ptlHolder: string | null = null;
 
   constructor(
-    private readonly locks: LockTable,
+    private readonly locks: LockPort,
     vmas: VmaSpec[],
   ) {
     super();
     this.vmas = sortVmas(vmas.map((v) => ({ id: v.id ?? this.nextVmaId++, start: v.start, end: v.end, prot: v.prot })));
     this.nextVmaId = Math.max(this.nextVmaId, ...this.vmas.map((v) => v.id + 1));
     locks.declare(MMAP_LOCK, 'rwsem');
+  }
+
+  /** Everything this memory holds, as plain data (the mmap_lock's holders are in the lock table). */
+  save(): { vmas: Vma[]; ptes: [number, number][]; users: number; nextVmaId: number; nextPfn: number } {
+    if (this.ptlHolder !== null) throw new Error(`${PAGE_TABLE_LOCK} held by ${this.ptlHolder} between steps`);
+    return { vmas: this.vmas.map((v) => ({ ...v })), ptes: [...this.ptes], users: this.nUsers, nextVmaId: this.nextVmaId, nextPfn: this.nextPfn };
+  }
+
+  load(s: ReturnType<PlainMemory['save']>): void {
+    this.vmas = s.vmas.map((v) => ({ ...v }));
+    this.ptes = new Map(s.ptes);
+    this.nUsers = s.users;
+    this.nextVmaId = s.nextVmaId;
+    this.nextPfn = s.nextPfn;
+    this.ptlHolder = null;
   }
 
   canLockMmap(mode: 'read' | 'write'): boolean {

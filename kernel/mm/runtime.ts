@@ -1,5 +1,6 @@
 /**
- * How a run's memory and handle_mm_fault steps are executed: the three modes.
+ * How a run's memory and handle_mm_fault steps are executed: the mm's three modes, a plug-in of
+ * the mm shared state (core/model/executor.ts).
  *
  * - inline: main thread, plain objects, one step per scheduler choice.
  * - turnstile: SharedArrayBuffer memory; each kworker's steps run in its own worker thread, one
@@ -10,61 +11,51 @@
  * An MmRuntime lives for a whole exploration (its threads are reused by every run); `attach`
  * makes one run's RunMemory from the memory the scenario built.
  */
-import type { LockTable } from '../../core/locks.ts';
-import type { LockEvent } from '../../core/locks.ts';
-import type { Observation } from '../../core/model/effects.ts';
+import type { ExecModes, ExecRuntime, RunExec } from '../../core/model/executor.ts';
+import { INLINE } from '../../core/model/executor.ts';
+import type { LockPort } from '../../core/model/locks.ts';
+import type { Params } from '../../core/model/scenario.ts';
 import { type FaultRunner, InlineFaults } from './faultRunner.ts';
 import type { MemoryPort } from './memory.ts';
+import { createMmRuntime } from './threads/pool.ts';
 
 export const MM_MODES = ['inline', 'turnstile', 'free'] as const;
 export type MmMode = (typeof MM_MODES)[number];
 
-/** One stamped memory event of a free-mode run: an observation or a lock operation. */
-export interface HistoryEvent {
-  /** Stamp from the shared Atomics clock: the order the events happened in. */
-  s: number;
-  actor: string;
-  obs?: Observation;
-  lock?: LockEvent;
-}
-
-/** One run's memory as the World uses it. */
-export interface RunMemory {
+/** One run's memory: the port handle_mm_fault and the process use, and where faults run. */
+export interface RunMemory extends RunExec {
   mem: MemoryPort;
   faults: FaultRunner;
-  /** Free mode takes every memory observation into its stamped history (returns true). */
-  observe(actor: string, o: Observation): boolean;
-  /** Free mode: block until a thread finishes a fault; false when no thread work is in flight. */
-  waitForProgress(): boolean;
-  /** Free mode: stop and join in-flight thread work, then the stamped history in stamp order; else null. */
-  history(): HistoryEvent[] | null;
-  /** End of the run: join thread work and release what the main thread still holds. Idempotent. */
-  close(): void;
 }
 
-export interface MmRuntime {
-  mode: MmMode;
-  /** Can the runtime serve another run (every thread alive)? */
-  healthy(): boolean;
-  attach(base: MemoryPort, locks: LockTable, seed: number): RunMemory;
-  /** Replace dead threads; between runs only (it awaits their start). */
-  heal(): Promise<void>;
-  close(): Promise<void>;
+export interface MmRuntime extends ExecRuntime {
+  readonly mode: MmMode;
+  attach(base: MemoryPort, locks: LockPort, seed: number): RunMemory;
 }
 
-export const inlineRuntime: MmRuntime = {
+export const inlineMm: MmRuntime = {
+  ...INLINE,
   mode: 'inline',
-  healthy: () => true,
   attach(base: MemoryPort): RunMemory {
-    return {
-      mem: base,
-      faults: new InlineFaults(base),
-      observe: () => false,
-      waitForProgress: () => false,
-      history: () => null,
-      close() {},
-    };
+    return { mem: base, faults: new InlineFaults(base) };
   },
-  heal: async () => {},
-  close: async () => {},
 };
+
+/** The runtime as the mm sees it: an exploration without a thread runtime runs inline. */
+export function asMmRuntime(rt: ExecRuntime): MmRuntime {
+  if (rt.mode === 'inline') return inlineMm;
+  if (!('attach' in rt)) throw new Error(`execution mode ${rt.mode} is not one of the mm's (${MM_MODES.join(', ')})`);
+  return rt as MmRuntime;
+}
+
+/**
+ * The mm's modes for a scenario whose kworkers run handle_mm_fault; `threads` says how many
+ * kworker threads a runtime needs for the given parameters.
+ */
+export function mmModes(threads: (p: Params) => number): ExecModes {
+  return {
+    names: MM_MODES,
+    replayable: (mode) => mode !== 'free',
+    create: (mode, params) => createMmRuntime(mode as MmMode, { threads: threads(params) }),
+  };
+}

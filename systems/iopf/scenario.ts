@@ -35,8 +35,9 @@ import {
 } from './specs/index.ts';
 import { lockdep } from '../../kernel/lockdep.ts';
 import { noLeak } from '../../kernel/noLeak.ts';
-import type { LockKind } from '../../core/locks.ts';
-import { PlainMemory } from '../../kernel/mm/plainMemory.ts';
+import type { LockKind } from '../../core/model/locks.ts';
+import { mmShared } from '../../kernel/mm/state.ts';
+import { mmModes } from '../../kernel/mm/runtime.ts';
 import { PAGE_SIZE, PROT_READ, PROT_WRITE } from '../../kernel/mm/memory.ts';
 import type { ActorSpec, Scenario } from '../../core/model/scenario.ts';
 import { iopfBugs } from './variants.ts';
@@ -135,7 +136,7 @@ export const iopfScenario: Scenario = {
     return {
       actors,
       locks,
-      memory: (lt) => new PlainMemory(lt, [{ start: VMA_BASE, end: VMA_BASE + pages * PAGE_SIZE, prot: PROT_READ | PROT_WRITE }]),
+      shared: (env) => mmShared(env, [{ start: VMA_BASE, end: VMA_BASE + pages * PAGE_SIZE, prot: PROT_READ | PROT_WRITE }]),
     };
   },
   stepEstimate(p) {
@@ -146,18 +147,20 @@ export const iopfScenario: Scenario = {
     const of = (kind: string) => Object.values(q.actors).filter((a: ActorSnapshotView) => a.kind === kind);
     const sum = (kind: string, field: string) => of(kind).reduce((s, a) => s + Number(a.context[field] ?? 0), 0);
     return {
-      groupLookupSteps: sum('faultParam', 'lookupSteps'),
-      groupsQueued: sum('workqueue', 'queued'),
-      responses: sum('device', 'responses'),
-      failureResponses: sum('device', 'failures'),
-      prqOverflows: sum('iommu', 'overflows'),
-      maxPrqOccupancy: Math.max(0, ...of('iommu').map((a) => Number(a.context.maxOccupancy))),
-      iommufdDelivered: sum('iommufdFault', 'delivered'),
-      iommufdRejectedWrites: sum('iommufdFault', 'rejected'),
-      stopMarkers: sum('device', 'markers'),
+      groupLookupSteps: sum('iopf.faultParam', 'lookupSteps'),
+      groupsQueued: sum('iopf.workqueue', 'queued'),
+      responses: sum('iopf.device', 'responses'),
+      failureResponses: sum('iopf.device', 'failures'),
+      prqOverflows: sum('iopf.iommu', 'overflows'),
+      maxPrqOccupancy: Math.max(0, ...of('iopf.iommu').map((a) => Number(a.context.maxOccupancy))),
+      iommufdDelivered: sum('iopf.iommufdFault', 'delivered'),
+      iommufdRejectedWrites: sum('iopf.iommufdFault', 'rejected'),
+      stopMarkers: sum('iopf.device', 'markers'),
     };
   },
   observer: latencyObserver,
+  // handle_mm_fault in kworker threads: one thread per kworker.
+  modes: mmModes((p) => Number(p.kworkers)),
   derive(t): Record<string, number> {
     return t.answeredRequests ? { meanResponseLatency: Math.round((t.responseLatencySum / t.answeredRequests) * 100) / 100 } : {};
   },

@@ -2,7 +2,7 @@
  * The devices' page-request scripts and the process's address-space changes, drawn from the
  * run's data source (so they are recorded in the schedule and shrinkable).
  */
-import type { DataSource } from '../../core/dataSource.ts';
+import type { DataPort } from '../../core/model/kind.ts';
 import type { MmOp } from './machines/process.ts';
 import type { PageRequest } from './machines/types.ts';
 import { PAGE_SIZE, PROT_READ, PROT_WRITE } from '../../kernel/mm/memory.ts';
@@ -29,7 +29,7 @@ export function unboundPasid(devIndex: number): number {
   return 100 + devIndex;
 }
 
-export function deviceWorkload(dev: string, devIndex: number, p: Params, data: DataSource): DeviceWorkload {
+export function deviceWorkload(dev: string, devIndex: number, p: Params, data: DataPort): DeviceWorkload {
   const stall = p.transport === 'stall';
   // An SMMU stall is a single fault: every group has one request and its grpid is the stall tag.
   const maxGroup = stall ? 1 : Math.min(Number(p.maxGroupSize), Number(p.outstanding));
@@ -73,17 +73,17 @@ export function deviceWorkload(dev: string, devIndex: number, p: Params, data: D
     g.left--;
     script.push(mkReq(g.grpid, g.pasid, g.left === 0));
     if (g.left === 0) open.splice(open.indexOf(g), 1);
-    if (data.chance(`workload:${dev}:unrecoverable`, Number(p.unrecoverableRate))) {
+    if (data.fault(`workload:${dev}:unrecoverable`, Number(p.unrecoverableRate))) {
       script.push({ ...mkReq(0, boundPasid(devIndex), false), kind: 'unrecoverable' });
     }
   }
-  const unplug = data.chance(`workload:${dev}:unplug`, Number(p.unplugRate));
+  const unplug = data.fault(`workload:${dev}:unplug`, Number(p.unplugRate));
   const unplugAfter = unplug ? data.int(`workload:${dev}:unplugAfter`, script.length + 1) : null;
   const stopMode = data.chance(`workload:${dev}:stopMarker`, 0.5) ? 'marker' : 'wait';
   return { pasid: boundPasid(devIndex), script, unplugAfter, stopMode };
 }
 
-export function processOps(p: Params, data: DataSource): MmOp[] {
+export function processOps(p: Params, data: DataPort): MmOp[] {
   const ops: MmOp[] = [];
   const pages = Number(p.pages);
   for (let i = 0; i < Number(p.mmOps); i++) {

@@ -73,7 +73,7 @@ describe('pagerace explore --mode and --workers', () => {
   }
 
   const bad: [string[], RegExp][] = [
-    [['--mode', 'x'], /--mode must be one of inline, turnstile, free, got "x"/],
+    [['--mode', 'x'], /--mode must be one of inline, turnstile, free for scenario iopf, got "x"/],
     [['--workers', '0'], /--workers must be a whole number from 1 to 64, got "0"/],
     [['--workers', '1.5'], /--workers must be a whole number from 1 to 64, got "1.5"/],
     [['--workers', 'two'], /--workers must be a whole number from 1 to 64, got "two"/],

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkHistory } from '../../core/history.ts';
 import { iopfScenario } from '../../systems/iopf/scenario.ts';
-import type { HistoryEvent } from '../../kernel/mm/runtime.ts';
+import type { HistoryEvent } from '../../core/model/executor.ts';
 import { iopfDefaults } from '../helpers.ts';
 
 const alloc: HistoryEvent = { s: 0, actor: 'mm', obs: { what: 'vma-alloc', vma: 1, start: 0x10000, end: 0x18000, prot: 3, op: 'initial' } };

@@ -14,7 +14,7 @@ describe('LockTable', () => {
     expect(t.canTake('mmap_lock', 'write')).toBe(true);
     t.acquire('mmap_lock', 'proc', 'munmap', 'write');
     expect(t.canTake('mmap_lock', 'read')).toBe(false);
-    expect(t.snapshot()).toEqual(['mmap_lock:proc']);
+    expect(t.holders()).toEqual(['mmap_lock:proc']);
   });
 
   it('refuses to take a held lock and to release one not held', () => {

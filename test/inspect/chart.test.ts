@@ -52,7 +52,7 @@ describe('pagerace chart iopf', () => {
     const svg = chartCli(['iopf', '--format', 'svg']);
     expect(svg).toContain('<svg');
     expect(svg).toContain('</svg>');
-    for (const id of ['faultParam.idle', 'faultParam.dispatching']) expect(svg).toContain(`id="${id}"`);
+    for (const id of ['iopf.faultParam.idle', 'iopf.faultParam.dispatching']) expect(svg).toContain(`id="${id}"`);
     expect(svg).toMatch(/>idle<\/text>/);
     expect(svg).toMatch(/>dispatching<\/text>/);
     expect(svg).toContain('always [dispatchingGroup]');
@@ -63,10 +63,10 @@ describe('pagerace chart iopf', () => {
   it('mermaid: a stateDiagram-v2 with a composite per machine, initial and final states', () => {
     const text = chartCli(['iopf', '--format', 'mermaid']);
     expect(text.startsWith('stateDiagram-v2\n')).toBe(true);
-    for (const m of IOPF_MACHINES) expect(text).toContain(`state ${m.id} {`);
-    expect(text).toContain('[*] --> faultParam__idle');
-    expect(text).toContain('faultParam__idle --> faultParam__dispatching : always [dispatchingGroup]');
-    expect(text).toContain('process__done --> [*]');
+    for (const m of IOPF_MACHINES) expect(text).toContain(`state ${m.id.replace(".", "_")} {`);
+    expect(text).toContain('[*] --> iopf_faultParam__idle');
+    expect(text).toContain('iopf_faultParam__idle --> iopf_faultParam__dispatching : always [dispatchingGroup]');
+    expect(text).toContain('iopf_process__done --> [*]');
   });
 
   it('json: every state of every machine, with types, initial states and transitions', () => {
@@ -77,11 +77,11 @@ describe('pagerace chart iopf', () => {
       const chart = o.machines.find((c: { id: string }) => c.id === m.id);
       expect(allStates(chart.root).map((s) => s.path).sort(), m.id).toEqual(xstatePaths(m.root).sort());
     }
-    const fp = o.machines.find((c: { id: string }) => c.id === 'faultParam');
+    const fp = o.machines.find((c: { id: string }) => c.id === 'iopf.faultParam');
     expect(fp.root.initial).toBe('idle');
     const idle = fp.root.children.find((s: { key: string }) => s.key === 'idle');
     expect(idle.transitions).toContainEqual(expect.objectContaining({ kind: 'always', guard: 'dispatchingGroup', targets: ['dispatching'] }));
-    const proc = o.machines.find((c: { id: string }) => c.id === 'process');
+    const proc = o.machines.find((c: { id: string }) => c.id === 'iopf.process');
     expect(proc.root.children.find((s: { key: string }) => s.key === 'done').type).toBe('final');
   });
 
@@ -91,11 +91,13 @@ describe('pagerace chart iopf', () => {
     const r = cli(['chart', 'faultParam', '--out', out]);
     expect(r.status, r.stderr).toBe(0);
     const dot = readFileSync(out, 'utf8');
-    expect(dot).toContain('subgraph "cluster_faultParam"');
-    expect(dot).not.toContain('cluster_device');
+    expect(dot).toContain('subgraph "cluster_iopf.faultParam"');
+    expect(dot).not.toContain('cluster_iopf.device');
     const stdout = cli(['chart', 'kworker', '--format', 'mermaid']);
     expect(stdout.status).toBe(0);
-    expect(stdout.stdout).toContain('kworker__idle --> kworker__handling : RUN_GROUP');
+    expect(stdout.stdout).toContain('iopf_kworker__idle --> iopf_kworker__handling : RUN_GROUP');
+    // The namespaced id works as well as the short name.
+    expect(cli(['chart', 'iopf.kworker', '--format', 'mermaid']).stdout).toBe(stdout.stdout);
   });
 });
 
@@ -140,7 +142,7 @@ describe('charts of nested, parallel and final states', () => {
 
 describe('chart: bad input is one line, exit 2, no stack trace', () => {
   const cases: [string[], RegExp][] = [
-    [['chart', 'nope'], /unknown scenario or machine "nope"; scenarios: iopf; machines: device, iommu, faultParam, pasidDriver, workqueue, kworker, iommufdFault, vmm, process/],
+    [['chart', 'nope'], /unknown scenario or machine "nope"; scenarios: iopf; machines: iopf.device, iopf.iommu, iopf.faultParam, iopf.pasidDriver, iopf.workqueue, iopf.kworker, iopf.iommufdFault, iopf.vmm, iopf.process/],
     [['chart', 'iopf', '--format', 'png'], /--format must be one of svg, dot, mermaid, json, got "png"/],
     [['chart', 'iopf', '--format', 'dot', '--out', '/nonexistent-dir/x.dot'], /cannot write chart file \/nonexistent-dir\/x.dot: ENOENT/],
     [['chart'], /missing required argument 'target'/],

@@ -41,7 +41,7 @@ export function hashWithoutContexts(tracePath: string): string {
   const h = createHash('sha256');
   const lines = readFileSync(tracePath, 'utf8').trim().split('\n').slice(1, -1);
   for (const l of lines) {
-    const { context: _context, ...rest } = JSON.parse(l);
+    const { context: _context, shared: _shared, ...rest } = JSON.parse(l);
     h.update(JSON.stringify(rest));
     h.update('\n');
   }

@@ -23,9 +23,9 @@ describe('the full trace (replay --trace)', () => {
   it('has every actor in the header: kind, machine, start state and context', () => {
     const actors = fx.trace.header.actors;
     expect(Object.keys(actors)).toEqual(['dev0', 'dev1', 'iommu', 'iopf.dev0', 'drv.dev0', 'iopf.dev1', 'drv.dev1', 'wq', 'kworker0', 'kworker1', 'iommufd', 'vmm', 'proc']);
-    expect(actors['iopf.dev0']).toMatchObject({ kind: 'faultParam', machine: 'faultParam', value: 'idle' });
+    expect(actors['iopf.dev0']).toMatchObject({ kind: 'iopf.faultParam', machine: 'iopf.faultParam', value: 'idle' });
     expect(actors['iopf.dev0'].context).toMatchObject({ dev: 'dev0', users: 1, partial: [] });
-    expect(actors.proc).toMatchObject({ kind: 'process', machine: 'process', value: 'thinking' });
+    expect(actors.proc).toMatchObject({ kind: 'iopf.process', machine: 'iopf.process', value: 'thinking' });
     for (const s of fx.trace.steps) expect(s.context, `step ${s.i}`).toBeDefined();
   });
 

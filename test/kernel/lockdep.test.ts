@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { LockEvent, LockKind } from '../../core/locks.ts';
+import type { LockEvent, LockKind } from '../../core/model/locks.ts';
 import { lockdep } from '../../kernel/lockdep.ts';
 import type { StepRecord } from '../../core/model/monitor.ts';
 

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { mmLockExclusion, noLostPage, pteOutsideVma, vmaUseAfterFree } from '../../systems/iopf/specs/index.ts';
 import type { ActorObservation, Monitor, StepRecord } from '../../core/model/monitor.ts';
-import type { LockEvent } from '../../core/locks.ts';
+import type { LockEvent } from '../../core/model/locks.ts';
 
 const rec = (i: number, actor: string, obs: Record<string, unknown>[] = [], locks: LockEvent[] = []): StepRecord => ({
   i,

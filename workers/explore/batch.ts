@@ -1,23 +1,21 @@
 /**
  * Parallel exploration, worker side (piscina entry): run one batch of an exploration's runs and
  * return its RangeResult. The exploration is described by a plain BatchSpec (the scenario by
- * name); the threaded mm runtime, when the mode needs one, is created once per worker thread and
- * reused by every batch it runs. Progress goes into a shared lane word (the next run to start)
+ * name); the scenario's execution runtime, when the mode needs threads, is created once per worker
+ * thread and reused by every batch it runs. Progress goes into a shared lane word (the next run to start)
  * so that the main thread can name the run a dying worker was on; the shared LIMIT word stops
  * the batch early (a violation found in an earlier run, or Ctrl-C).
  */
 import { type ExploreOptions, type RangeResult, type RunRange } from '../../core/explore.ts';
+import { createRuntime } from '../../core/modes.ts';
+import type { ExecRuntime } from '../../core/model/executor.ts';
 import { scenarios } from '../../systems/index.ts';
-import type { MmMode, MmRuntime } from '../../kernel/mm/runtime.ts';
-import { createMmRuntime } from '../../kernel/mm/threads/pool.ts';
 import { driveRange } from './drive.ts';
 
 /** What a worker needs to run a batch: the exploration's options, with the scenario by name. */
-export type BatchSpec = Omit<ExploreOptions, 'scenario' | 'onRun' | 'mode' | 'mm'> & {
+export type BatchSpec = Omit<ExploreOptions, 'scenario' | 'onRun' | 'mode' | 'runtime'> & {
   scenario: string;
-  mode: MmMode;
-  /** kworker threads of the mm runtime (turnstile, free). */
-  threads: number;
+  mode: string;
 };
 
 export interface BatchTask {
@@ -32,19 +30,19 @@ export interface BatchTask {
 export const LIMIT = 0;
 export const laneWord = (lane: number) => 1 + lane;
 
-let runtime: { key: string; mm: Promise<MmRuntime> } | null = null;
+let runtime: { key: string; rt: Promise<ExecRuntime> } | null = null;
 
-function runtimeFor(spec: BatchSpec): Promise<MmRuntime> {
-  const key = `${spec.mode}/${spec.threads}`;
-  if (runtime?.key !== key) runtime = { key, mm: createMmRuntime(spec.mode, { threads: spec.threads }) };
-  return runtime.mm;
+function runtimeFor(spec: BatchSpec): Promise<ExecRuntime> {
+  const key = `${spec.scenario}/${spec.mode}/${JSON.stringify(spec.params)}`;
+  if (runtime?.key !== key) runtime = { key, rt: createRuntime(scenarios[spec.scenario], spec.mode, spec.params) };
+  return runtime.rt;
 }
 
 export default async function batch(t: BatchTask): Promise<RangeResult> {
   const ctl = new Int32Array(t.ctl);
   const scenario = scenarios[t.spec.scenario];
   if (!scenario) throw new Error(`unknown scenario ${t.spec.scenario}`);
-  const mm = await runtimeFor(t.spec);
+  const rt = await runtimeFor(t.spec);
   const lane = laneWord(t.lane);
   Atomics.store(ctl, lane, t.range.from);
   const o: ExploreOptions = {
@@ -57,7 +55,8 @@ export default async function batch(t: BatchTask): Promise<RangeResult> {
     depth: t.spec.depth,
     maxSteps: t.spec.maxSteps,
     mode: t.spec.mode,
-    mm,
+    runtime: rt,
+    replayable: t.spec.replayable,
     onRun: (i) => {
       Atomics.store(ctl, lane, i + 1);
       return i + 1 < Atomics.load(ctl, LIMIT);

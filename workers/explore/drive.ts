@@ -1,10 +1,10 @@
 /**
- * Runs a range of an exploration in this thread, a chunk at a time. Between chunks (never inside
- * a run) it yields to the event loop, so a SIGINT handler or an abort can stop it, and heals the
- * mm runtime if a kworker thread died. The chunks concatenate to exactly what one exploreRange
- * over the whole range gives.
+ * Runs a range of an exploration in this thread, a chunk at a time, with one strategy object.
+ * Between chunks (never inside a run) it yields to the event loop, so a SIGINT handler or an abort
+ * can stop it, and heals the execution runtime if one of its threads died. The chunks concatenate
+ * to exactly what one exploreRange over the whole range gives.
  */
-import { type ExploreOptions, type RangeResult, type RunRange, concatRanges, exploreRange } from '../../core/explore.ts';
+import { type ExploreOptions, type RangeResult, type RunRange, concatRanges, exploreRange, strategyFor } from '../../core/explore.ts';
 
 /** Runs per chunk: about 50-100 ms of work, so Ctrl-C is answered promptly. */
 export const CHUNK_RUNS = 32;
@@ -17,14 +17,15 @@ export interface DriveHooks {
 
 export async function driveRange(o: ExploreOptions, range: RunRange, hooks: DriveHooks = {}): Promise<RangeResult> {
   const parts: RangeResult[] = [];
+  const strategy = strategyFor(o);
   let next = range.from;
   const chunk = hooks.chunk ?? CHUNK_RUNS;
   while (next < range.to && !hooks.shouldStop?.(next)) {
-    const r = exploreRange(o, { from: next, to: Math.min(range.to, next + chunk) });
+    const r = exploreRange(o, { from: next, to: Math.min(range.to, next + chunk) }, strategy);
     parts.push(r);
     next = r.next;
     if (r.failing) break;
-    if (o.mm && !o.mm.healthy()) await o.mm.heal();
+    if (o.runtime && !o.runtime.healthy()) await o.runtime.heal();
     // Outside every run: lets signal handlers and pool callbacks run.
     await new Promise<void>((resolve) => setImmediate(resolve));
   }

@@ -12,9 +12,8 @@
  *   the contiguous prefix of runs done so far.
  */
 import { Piscina } from 'piscina';
-import { type ExploreOptions, type ExploreResult, type RangeResult, type RunRange, finishExplore } from '../../core/explore.ts';
+import { type ExploreOptions, type ExploreResult, type RangeResult, type RunRange, emptyRange, finishExplore } from '../../core/explore.ts';
 import { runSeed } from '../../core/prng.ts';
-import { MAX_THREADS } from '../../kernel/mm/shared/layout.ts';
 import { workerExecArgv } from '../tsx.ts';
 import { type BatchSpec, type BatchTask, LIMIT, laneWord } from './batch.ts';
 
@@ -25,8 +24,6 @@ export interface ParallelHooks {
   signal?: AbortSignal;
   /** Runs per batch (default: guided, see planBatches). */
   batchSize?: number;
-  /** kworker threads of each worker's mm runtime (turnstile, free). */
-  threads?: number;
   /** Tests: the pool and the lane progress words, once the pool exists. */
   onPool?: (pool: Piscina, ctl: Int32Array) => void;
   /** A pool from createBatchPool to use (and leave running) instead of a new one: warm benchmarks. */
@@ -82,11 +79,8 @@ export async function exploreParallel(o: ExploreOptions, workers: number, hooks:
     depth: o.depth,
     maxSteps: o.maxSteps,
     mode: o.mode ?? 'inline',
-    threads: hooks.threads ?? 2,
+    replayable: o.replayable,
   };
-  if (spec.mode !== 'inline' && (spec.threads < 1 || spec.threads > MAX_THREADS)) {
-    throw new Error(`the ${spec.mode} mode needs 1 to ${MAX_THREADS} kworker threads per worker, got ${spec.threads}`);
-  }
   const lanes = workers * 2;
   const ctl = new Int32Array(new SharedArrayBuffer(4 * (1 + lanes)));
   ctl[LIMIT] = o.runs;
@@ -164,5 +158,5 @@ function prefix(done: Done[]): RangeResult[] {
 }
 
 function erroredRange(run: number, seed: number, error: string): RangeResult {
-  return { runs: 0, steps: 0, traceHashes: [], metrics: {}, maxThreads: 0, maxRunSteps: 0, failing: null, errored: [{ run, seed, error }], next: run + 1 };
+  return { ...emptyRange(run + 1), errored: [{ run, seed, step: -1, error }] };
 }

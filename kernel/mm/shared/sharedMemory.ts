@@ -4,10 +4,10 @@
  * Atomics lock word. One instance per thread (its slot); the algorithms are MmCore's, the same
  * as inline mode's.
  *
- * On the main thread `mirror` is the run's LockTable: mmap_lock operations made here are also
+ * On the main thread `mirror` is the run's LockPort: mmap_lock operations made here are also
  * recorded there, so the trace and lockdep see them exactly as in inline mode.
  */
-import type { LockEvent, LockTable } from '../../../core/locks.ts';
+import type { LockEvent, LockPort } from '../../../core/model/locks.ts';
 import type { Vma } from '../memory.ts';
 import { MmCore } from '../mmCore.ts';
 import { MMAP_LOCK, PAGE_TABLE_LOCK } from '../plainMemory.ts';
@@ -26,7 +26,7 @@ import { MAX_VMAS, type MmShared, NEXT_PFN, NEXT_VMA, USERS, VMA_COUNT } from '.
 
 export interface SharedMemoryOptions {
   /** The run's lock table, on the main thread. */
-  mirror?: LockTable;
+  mirror?: LockPort;
   /** Turnstile: the Atomics word and the lock table must always agree (a divergence throws). */
   checkMirror?: boolean;
 }

@@ -11,11 +11,11 @@
  */
 import { threadId } from 'node:worker_threads';
 import { Prng } from '../../../core/prng.ts';
-import type { LockEvent } from '../../../core/locks.ts';
+import type { LockEvent } from '../../../core/model/locks.ts';
+import type { HistoryEvent } from '../../../core/model/executor.ts';
 import type { Observation } from '../../../core/model/effects.ts';
 import { step } from '../handleMmFault.ts';
 import { MMAP_LOCK } from '../plainMemory.ts';
-import type { HistoryEvent } from '../runtime.ts';
 import { CancelledError, WAIT_CHUNK_MS } from '../shared/atomicLocks.ts';
 import { CLOCK, CTL_DONE, CTL_JOB, CTL_QUIT, CTL_STEP, DONE, MmShared } from '../shared/layout.ts';
 import { SharedMemory } from '../shared/sharedMemory.ts';

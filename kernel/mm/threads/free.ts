@@ -10,12 +10,13 @@
  * them in stamp order for the monitors. Which interleaving happens depends on real timing, so a
  * free run is not replayable step for step.
  */
-import type { LockTable } from '../../../core/locks.ts';
+import type { LockPort } from '../../../core/model/locks.ts';
+import type { HistoryEvent } from '../../../core/model/executor.ts';
 import { Prng } from '../../../core/prng.ts';
 import type { Observation } from '../../../core/model/effects.ts';
 import type { FaultRunner } from '../faultRunner.ts';
 import type { FaultOptions, FaultState } from '../handleMmFault.ts';
-import type { HistoryEvent, RunMemory } from '../runtime.ts';
+import type { RunMemory } from '../runtime.ts';
 import { waitWhile } from '../shared/atomicLocks.ts';
 import { CANCEL, CLOCK, CTL_DONE, CTL_IDLE, CTL_JOB, DONE, MMAP, type MmShared, PTL } from '../shared/layout.ts';
 import { SharedMemory } from '../shared/sharedMemory.ts';
@@ -98,7 +99,7 @@ export class FreeRun implements RunMemory {
 
   constructor(
     private readonly sh: MmShared,
-    locks: LockTable,
+    locks: LockPort,
     threads: number,
     seed: number,
     jitter: number,
@@ -110,7 +111,8 @@ export class FreeRun implements RunMemory {
     this.faults = new FreeFaults(sh, new SlotMap(threads), this.events, seed, jitter);
   }
 
-  observe(actor: string, o: Observation): boolean {
+  /** Every memory observation goes into the stamped history, not into the step. */
+  divert(actor: string, o: Observation): boolean {
     this.events.push({ s: this.stamp(), actor, obs: o });
     return true;
   }

@@ -7,10 +7,10 @@
  */
 import { Piscina } from 'piscina';
 import { workerExecArgv } from '../../../workers/tsx.ts';
-import type { LockTable } from '../../../core/locks.ts';
+import type { LockPort } from '../../../core/model/locks.ts';
 import type { MemoryPort } from '../memory.ts';
 import type { MmMode, MmRuntime, RunMemory } from '../runtime.ts';
-import { inlineRuntime } from '../runtime.ts';
+import { inlineMm } from '../runtime.ts';
 import { CTL_DONE, CTL_IDLE, CTL_QUIT, MAX_THREADS, MmShared } from '../shared/layout.ts';
 import { FreeRun } from './free.ts';
 import { TurnstileRun } from './turnstile.ts';
@@ -34,7 +34,7 @@ export interface MmRuntimeOptions {
 }
 
 export async function createMmRuntime(mode: MmMode, opts: MmRuntimeOptions): Promise<MmRuntime> {
-  if (mode === 'inline') return inlineRuntime;
+  if (mode === 'inline') return inlineMm;
   if (!Number.isInteger(opts.threads) || opts.threads < 1 || opts.threads > MAX_THREADS) {
     throw new Error(`the ${mode} mm runtime needs 1 to ${MAX_THREADS} kworker threads, got ${opts.threads}`);
   }
@@ -77,8 +77,8 @@ export class ThreadedRuntime implements MmRuntime {
     return true;
   }
 
-  attach(base: MemoryPort, locks: LockTable, seed: number): RunMemory {
-    this.current?.close();
+  attach(base: MemoryPort, locks: LockPort, seed: number): RunMemory {
+    this.current?.close?.();
     for (let s = 1; s <= this.threads; s++) {
       if (this.sh.isDead(s) || !this.tasks.has(s)) throw new Error(`kworker thread slot ${s} is dead; the runtime must be healed before the next run`);
       const c = this.sh.ctl(s);
@@ -105,7 +105,7 @@ export class ThreadedRuntime implements MmRuntime {
   }
 
   async close(): Promise<void> {
-    this.current?.close();
+    this.current?.close?.();
     this.current = null;
     for (let s = 1; s <= this.threads; s++) this.sh.post(s, CTL_QUIT);
     await Promise.all(this.tasks.values());

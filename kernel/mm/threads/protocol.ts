@@ -1,8 +1,8 @@
 /** What the main thread and a kworker thread put in the slot's mailbox. */
-import type { LockEvent } from '../../../core/locks.ts';
+import type { LockEvent } from '../../../core/model/locks.ts';
+import type { HistoryEvent } from '../../../core/model/executor.ts';
 import type { Observation } from '../../../core/model/effects.ts';
 import type { FaultOptions, FaultState } from '../handleMmFault.ts';
-import type { HistoryEvent } from '../runtime.ts';
 
 /** Turnstile: run one step. */
 export interface StepRequest {

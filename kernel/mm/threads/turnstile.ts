@@ -6,13 +6,13 @@
  * recorded in the run's lock table and its observations filed under the step, in the order they
  * happened: the trace is byte for byte inline mode's.
  */
-import type { LockTable } from '../../../core/locks.ts';
+import type { LockPort } from '../../../core/model/locks.ts';
 import type { Observation } from '../../../core/model/effects.ts';
 import type { FaultRunner } from '../faultRunner.ts';
 import { type FaultOptions, type FaultState, canStep } from '../handleMmFault.ts';
 import type { MemoryPort } from '../memory.ts';
 import { MMAP_LOCK } from '../plainMemory.ts';
-import type { HistoryEvent, RunMemory } from '../runtime.ts';
+import type { RunMemory } from '../runtime.ts';
 import { waitWhile } from '../shared/atomicLocks.ts';
 import { CTL_IDLE, CTL_STEP, type MmShared } from '../shared/layout.ts';
 import { SharedMemory } from '../shared/sharedMemory.ts';
@@ -23,7 +23,7 @@ export class TurnstileFaults implements FaultRunner {
   constructor(
     private readonly sh: MmShared,
     private readonly mem: MemoryPort,
-    private readonly locks: LockTable,
+    private readonly locks: LockPort,
     private readonly slots: SlotMap,
   ) {}
 
@@ -42,8 +42,8 @@ export class TurnstileFaults implements FaultRunner {
     this.sh.post(slot, CTL_IDLE);
     if ('error' in reply) throw new Error(`${who} (thread slot ${slot}): ${reply.error}`);
     for (const l of reply.locks) {
-      if (l.op === 'acquire') this.locks.acquire(MMAP_LOCK, who, l.path, l.mode);
-      else this.locks.release(MMAP_LOCK, who, l.path);
+      if (l.op === 'acquire') this.locks.acquire(l.lock, who, l.path, l.mode);
+      else this.locks.release(l.lock, who, l.path);
     }
     for (const o of reply.obs) this.mem.observer?.(o);
     return reply.next;
@@ -54,21 +54,9 @@ export class TurnstileRun implements RunMemory {
   readonly mem: SharedMemory;
   readonly faults: TurnstileFaults;
 
-  constructor(sh: MmShared, locks: LockTable, threads: number) {
+  constructor(sh: MmShared, locks: LockPort, threads: number) {
     this.mem = new SharedMemory(sh, 0, { mirror: locks, checkMirror: true });
     this.faults = new TurnstileFaults(sh, this.mem, locks, new SlotMap(threads));
-  }
-
-  observe(_actor: string, _o: Observation): boolean {
-    return false;
-  }
-
-  waitForProgress(): boolean {
-    return false;
-  }
-
-  history(): HistoryEvent[] | null {
-    return null;
   }
 
   close(): void {

@@ -144,7 +144,7 @@ export const deviceMachine = setup({
     disablesPri: ({ event }) => event.type === 'PAGE_RESPONSE' && event.resp.code === 'FAILURE' && event.resp.resume === undefined,
   },
 }).createMachine({
-  id: 'device',
+  id: 'iopf.device',
   context: ({ input }) => ({
     id: input.id,
     iommu: input.iommu,
@@ -241,7 +241,7 @@ export const deviceMachine = setup({
 });
 
 export const deviceKind = defineKind({
-  kind: 'device',
+  kind: 'iopf.device',
   machine: deviceMachine,
   offers(snap) {
     const c = snap.context;

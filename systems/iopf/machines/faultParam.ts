@@ -294,7 +294,7 @@ export const faultParamMachine = setup({
     dispatchingGroup: ({ context }) => context.inflight !== null,
   },
 }).createMachine({
-  id: 'faultParam',
+  id: 'iopf.faultParam',
   context: ({ input }) => ({
     id: input.id,
     dev: input.dev,
@@ -377,7 +377,7 @@ function collectPartials(c: FaultParamContext, grpid: number): { moved: PageRequ
 }
 
 export const faultParamKind = defineKind({
-  kind: 'faultParam',
+  kind: 'iopf.faultParam',
   machine: faultParamMachine,
   offers(snap) {
     return snap.value === 'dispatching' ? [{ event: { type: 'CALL_HANDLER' } }] : [];
@@ -395,7 +395,7 @@ export const faultParamKind = defineKind({
     const f = (event as unknown as { fault: PageRequest }).fault;
     if (f.kind !== 'page-req' || !snap.context.linked) return event;
     const what = f.last ? 'group' : 'partial';
-    const allocFail = ports.data.chance(`kzalloc:${self}:${what}`, Number(ports.params.allocFailRate));
+    const allocFail = ports.data.fault(`kzalloc:${self}:${what}`, Number(ports.params.allocFailRate));
     return { ...event, allocFail };
   },
 });

@@ -126,7 +126,7 @@ export const iommuMachine = setup({
     }),
   },
 }).createMachine({
-  id: 'iommu',
+  id: 'iopf.iommu',
   context: ({ input }) => ({
     id: input.id,
     depth: input.depth,
@@ -180,7 +180,7 @@ export const iommuMachine = setup({
 });
 
 export const iommuKind = defineKind({
-  kind: 'iommu',
+  kind: 'iopf.iommu',
   machine: iommuMachine,
   offers(snap) {
     const c = snap.context;

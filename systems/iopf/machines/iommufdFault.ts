@@ -171,7 +171,7 @@ export const iommufdFaultMachine = setup({
     }),
   },
 }).createMachine({
-  id: 'iommufdFault',
+  id: 'iopf.iommufdFault',
   context: ({ input }) => ({
     id: input.id,
     vmm: input.vmm,
@@ -217,7 +217,7 @@ export const iommufdFaultMachine = setup({
 });
 
 export const iommufdFaultKind = defineKind({
-  kind: 'iommufdFault',
+  kind: 'iopf.iommufdFault',
   machine: iommufdFaultMachine,
   offers(snap) {
     return snap.value === 'copying' ? [{ event: { type: 'COPY_TO_USER' } }] : [];
@@ -233,6 +233,6 @@ export const iommufdFaultKind = defineKind({
   },
   prepare(_snap, event, ports, self) {
     if (event.type !== 'COPY_TO_USER') return event;
-    return { ...event, efault: ports.data.chance(`copy_to_user:${self}`, Number(ports.params.userFaultRate)) };
+    return { ...event, efault: ports.data.fault(`copy_to_user:${self}`, Number(ports.params.userFaultRate)) };
   },
 });

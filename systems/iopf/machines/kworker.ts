@@ -14,6 +14,7 @@
  */
 import { assign, enqueueActions, setup } from 'xstate';
 import { type FaultState, type FaultStatus, faultOptionsFor, startFault } from '../../../kernel/mm/handleMmFault.ts';
+import { MM, type MmState } from '../../../kernel/mm/state.ts';
 import { effectActions } from '../../../core/model/effects.ts';
 import { defineKind } from '../../../core/model/kind.ts';
 import type { IopfGroup } from './types.ts';
@@ -87,7 +88,7 @@ export const kworkerMachine = setup({
     groupFinished: ({ context }) => context.fault === null,
   },
 }).createMachine({
-  id: 'kworker',
+  id: 'iopf.kworker',
   context: ({ input }) => ({
     id: input.id,
     wq: input.wq,
@@ -116,12 +117,12 @@ export const kworkerMachine = setup({
 });
 
 export const kworkerKind = defineKind({
-  kind: 'kworker',
+  kind: 'iopf.kworker',
   machine: kworkerMachine,
   offers(snap, view) {
     const c = snap.context;
     if (snap.value === 'responding') return [{ event: { type: 'RESPOND' } }];
-    if (snap.value === 'handling' && c.fault && view.faults.canStep(c.id, c.fault, faultOptionsFor(c.bug))) {
+    if (snap.value === 'handling' && c.fault && view.shared<MmState>(MM).faults.canStep(c.id, c.fault, faultOptionsFor(c.bug))) {
       return [{ event: { type: 'FAULT_STEP' }, label: c.fault.phase }];
     }
     return [];
@@ -129,7 +130,7 @@ export const kworkerKind = defineKind({
   prepare(snap, event, ports, self) {
     const c = snap.context;
     if (event.type !== 'FAULT_STEP' || !c.fault) return event;
-    return { type: 'FAULT_STEP', next: ports.faults.step(self, c.fault, faultOptionsFor(c.bug)) };
+    return { type: 'FAULT_STEP', next: ports.shared<MmState>(MM).faults.step(self, c.fault, faultOptionsFor(c.bug)) };
   },
 });
 

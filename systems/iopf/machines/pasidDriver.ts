@@ -75,7 +75,7 @@ export const pasidDriverMachine = setup({
     isIommufd: ({ context }) => context.handler === 'iommufd',
   },
 }).createMachine({
-  id: 'pasidDriver',
+  id: 'iopf.pasidDriver',
   context: ({ input }) => ({ ...input, gen: 0 }),
   initial: 'bound',
   states: {
@@ -132,7 +132,7 @@ export const pasidDriverMachine = setup({
 });
 
 export const pasidDriverKind = defineKind({
-  kind: 'pasidDriver',
+  kind: 'iopf.pasidDriver',
   machine: pasidDriverMachine,
   offers(snap) {
     return snap.value === 'bound' && snap.context.rebinds > 0 ? [{ event: { type: 'UNBIND' } }] : [];

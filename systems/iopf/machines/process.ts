@@ -6,6 +6,7 @@
  * while on the virtual clock (an xstate `after` delay the scheduler fires as a timer step).
  */
 import { assign, setup } from 'xstate';
+import { MM, type MmState } from '../../../kernel/mm/state.ts';
 import { effectActions } from '../../../core/model/effects.ts';
 import { defineKind } from '../../../core/model/kind.ts';
 
@@ -43,7 +44,7 @@ export const processMachine = setup({
   },
   delays: { think: THINK_TIME },
 }).createMachine({
-  id: 'process',
+  id: 'iopf.process',
   context: ({ input }) => ({ id: input.id, ops: input.ops, index: 0 }),
   initial: 'thinking',
   states: {
@@ -66,12 +67,12 @@ export const processMachine = setup({
 });
 
 export const processKind = defineKind({
-  kind: 'process',
+  kind: 'iopf.process',
   machine: processMachine,
   offers(snap, view) {
     switch (snap.value) {
       case 'ready':
-        return view.mem.canLockMmap('write') ? [{ event: { type: 'MMAP_WRITE_LOCK' } }] : [];
+        return view.shared<MmState>(MM).mem.canLockMmap('write') ? [{ event: { type: 'MMAP_WRITE_LOCK' } }] : [];
       case 'locked':
         return [{ event: { type: 'APPLY' } }];
       case 'applied':
@@ -82,13 +83,14 @@ export const processKind = defineKind({
   },
   prepare(snap, event, ports, self) {
     const c = snap.context;
-    if (event.type === 'MMAP_WRITE_LOCK') ports.mem.lockMmap(self, 'write');
-    if (event.type === 'MMAP_WRITE_UNLOCK') ports.mem.unlockMmap(self);
+    const mem = ports.shared<MmState>(MM).mem;
+    if (event.type === 'MMAP_WRITE_LOCK') mem.lockMmap(self, 'write');
+    if (event.type === 'MMAP_WRITE_UNLOCK') mem.unlockMmap(self);
     if (event.type === 'APPLY') {
       const op = c.ops[c.index];
-      if (op.op === 'munmap') ports.mem.unmap(op.start, op.len);
-      else if (op.op === 'mprotect') ports.mem.protect(op.start, op.len, op.prot);
-      else ports.mem.map(op.start, op.len, op.prot);
+      if (op.op === 'munmap') mem.unmap(op.start, op.len);
+      else if (op.op === 'mprotect') mem.protect(op.start, op.len, op.prot);
+      else mem.map(op.start, op.len, op.prot);
       return { ...event, op } as typeof event;
     }
     return event;

@@ -59,7 +59,7 @@ export const vmmMachine = setup({
     }),
   },
 }).createMachine({
-  id: 'vmm',
+  id: 'iopf.vmm',
   context: ({ input }) => ({ id: input.id, fault: input.fault, notified: 0, reading: false, toAnswer: [], devices: input.devices, detached: 0, written: 0 }),
   initial: 'serving',
   states: {
@@ -80,7 +80,7 @@ export const vmmMachine = setup({
 });
 
 export const vmmKind = defineKind({
-  kind: 'vmm',
+  kind: 'iopf.vmm',
   machine: vmmMachine,
   offers(snap) {
     const c = snap.context;

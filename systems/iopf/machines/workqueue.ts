@@ -43,7 +43,7 @@ export const workqueueMachine = setup({
   },
   actions: { ...effectActions },
 }).createMachine({
-  id: 'workqueue',
+  id: 'iopf.workqueue',
   context: ({ input }) => ({ id: input.id, kworkers: input.kworkers, pending: [], idle: [...input.kworkers], flushers: [], queued: 0 }),
   initial: 'running',
   states: {
@@ -74,7 +74,7 @@ export const workqueueMachine = setup({
 });
 
 export const workqueueKind = defineKind({
-  kind: 'workqueue',
+  kind: 'iopf.workqueue',
   machine: workqueueMachine,
   offers(snap) {
     const c = snap.context;

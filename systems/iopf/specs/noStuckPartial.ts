@@ -16,7 +16,7 @@ export const noStuckPartial: Monitor = {
     return {
       atQuiescence(q): Verdict | null {
         for (const [id, a] of Object.entries(q.actors)) {
-          if (a.kind !== 'faultParam') continue;
+          if (a.kind !== 'iopf.faultParam') continue;
           const partial = a.context.partial as PageRequest[];
           if (q.actors[String(a.context.dev)]?.context.priOff) continue;
           if (partial.length > 0) {

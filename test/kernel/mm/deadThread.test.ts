@@ -4,6 +4,7 @@
  * exploration reports the run as errored and goes on once the runtime has replaced the thread.
  */
 import { describe, expect, it } from 'vitest';
+import { MM, type MmState } from '../../../kernel/mm/state.ts';
 import { DataSource } from '../../../core/dataSource.ts';
 import { explore } from '../../../core/explore.ts';
 import { runOnce } from '../../../core/run.ts';
@@ -31,7 +32,8 @@ describe('a kworker thread that dies mid-run', () => {
   it('leaves mmap_lock held: the writer is told which dead thread holds it, the runtime heals', async () => {
     const rt = (await createMmRuntime('turnstile', { threads: 2 })) as ThreadedRuntime;
     try {
-      const world = new World(iopfScenario, iopfDefaults({ mmOps: 0, iommufdDevices: 0, unplugRate: 0, allocFailRate: 0 }), null, new DataSource(11), { mm: rt, seed: 11 });
+      const world = new World(iopfScenario, iopfDefaults({ mmOps: 0, iommufdDevices: 0, unplugRate: 0, allocFailRate: 0 }), null, DataSource.seeded(11), { runtime: rt, seed: 11 });
+      const mem = world.quiescence(0).shared!(MM) as MmState;
       // Run until a kworker's thread has taken mmap_lock for read (its lock step ran in the thread).
       stepUntil(world, () => rt.sh.readers().length > 0);
       const [slot] = rt.sh.readers();
@@ -41,9 +43,9 @@ describe('a kworker thread that dies mid-run', () => {
       // Let the pool report the death (its task promise rejects).
       await new Promise((r) => setTimeout(r, 50));
       expect(rt.healthy()).toBe(false);
-      expect(world.mem.canLockMmap('write')).toBe(false);
-      expect(() => world.mem.lockMmap('proc', 'write')).toThrow(DeadThreadError);
-      expect(() => world.mem.lockMmap('proc', 'write')).toThrow(new RegExp(`mmap_lock held for read by thread slot\\(s\\) ${slot}.*thread slot ${slot} is dead`));
+      expect(mem.mem.canLockMmap('write')).toBe(false);
+      expect(() => mem.mem.lockMmap('proc', 'write')).toThrow(DeadThreadError);
+      expect(() => mem.mem.lockMmap('proc', 'write')).toThrow(new RegExp(`mmap_lock held for read by thread slot\\(s\\) ${slot}.*thread slot ${slot} is dead`));
       // The kworker's next turn goes to the dead thread: reported, not waited on.
       expect(() => stepUntil(world, () => false, 200)).toThrow(new RegExp(`thread slot ${slot} is dead`));
       world.stop();
@@ -53,8 +55,8 @@ describe('a kworker thread that dies mid-run', () => {
       expect(rt.pool.threads.map((t) => t.threadId)).not.toContain(victim.threadId);
       // A fresh run on the healed runtime is inline's again.
       const cfg = { scenario: iopfScenario, params: iopfDefaults(), bug: null, seed: 5, maxSteps: 20000 };
-      const strategy = () => makeStrategy('random', 5, { depth: 3, steps: 100 });
-      expect(runOnce({ ...cfg, strategy: strategy(), mm: rt }).traceHash).toBe(runOnce({ ...cfg, strategy: strategy() }).traceHash);
+      const strategy = () => makeStrategy('random', { depth: 3, steps: 100 });
+      expect(runOnce({ ...cfg, strategy: strategy(), runtime: rt }).traceHash).toBe(runOnce({ ...cfg, strategy: strategy() }).traceHash);
     } finally {
       await rt.close();
     }
@@ -63,7 +65,7 @@ describe('a kworker thread that dies mid-run', () => {
   it('fails only the run it was in: the exploration reports it errored with its seed and completes', async () => {
     const rt = (await createMmRuntime('turnstile', { threads: 2 })) as ThreadedRuntime;
     try {
-      const o = { scenario: iopfScenario, params: iopfDefaults(), bug: null, runs: 40, seed: 3, strategy: 'random' as const, depth: 3, maxSteps: 20000, mode: 'turnstile' as const, mm: rt };
+      const o = { scenario: iopfScenario, params: iopfDefaults(), bug: null, runs: 40, seed: 3, strategy: 'random' as const, depth: 3, maxSteps: 20000, mode: 'turnstile' as const, runtime: rt };
       // Kill thread slot 1 after run 9 (between runs, from the exploration's own progress hook);
       // run 10 finds it dead at its first turn.
       let killed: Promise<number> | null = null;
@@ -82,10 +84,10 @@ describe('a kworker thread that dies mid-run', () => {
       expect(first.runs + rest.runs).toBe(39);
       expect(rt.healthy()).toBe(true);
       // Every other run is exactly inline's.
-      const inline = explore({ ...o, mode: 'inline', mm: undefined });
+      const inline = explore({ ...o, mode: 'inline', runtime: undefined });
       expect(inline.runs).toBe(40);
       const hashes = [...first.traceHashes, ...rest.traceHashes];
-      const full = (await driveRange({ ...o, mode: 'inline', mm: undefined }, { from: 0, to: 40 })).traceHashes;
+      const full = (await driveRange({ ...o, mode: 'inline', runtime: undefined }, { from: 0, to: 40 })).traceHashes;
       expect(hashes).toEqual(full.filter((_, i) => i !== 10));
     } finally {
       await rt.close();

@@ -23,7 +23,7 @@ const base = { scenario: iopfScenario, strategy: 'random' as const, depth: 3, ma
 describe('free mode', () => {
   it('is clean on the fixed model, with the mm variants’ parameters too', () => {
     for (const params of [iopfDefaults(), iopfDefaults({ mmOps: 6, pages: 4 })]) {
-      const r = explore({ ...base, params, bug: null, runs: 250, seed: 8, mm });
+      const r = explore({ ...base, params, bug: null, runs: 250, seed: 8, runtime: mm });
       expect(r.firstViolation).toBeNull();
       expect(r.errored).toEqual([]);
       expect(r.metrics.quiescentRuns).toBe(250);
@@ -33,7 +33,7 @@ describe('free mode', () => {
   it('finds fault-without-mmap-lock from the stamped history', () => {
     const bug = iopfScenario.bugs.find((b) => b.name === 'fault-without-mmap-lock')!;
     // Real races: how many runs it takes varies with timing (typically tens to a few hundred).
-    const r = explore({ ...base, params: iopfDefaults(bug.params), bug: bug.name, runs: 5000, seed: 1, mm });
+    const r = explore({ ...base, params: iopfDefaults(bug.params), bug: bug.name, runs: 5000, seed: 1, runtime: mm });
     expect(r.firstViolation, `not found in ${r.runs} free runs`).not.toBeNull();
     expect(bug.caughtBy).toContain(r.firstViolation!.monitor);
     expect(r.firstViolation!.message).toMatch(/^free-mode history, stamp \d+: /);

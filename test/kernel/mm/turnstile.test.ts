@@ -28,10 +28,10 @@ function trace(seed: number, strategy: StrategyName, bug: string | null, m?: MmR
     params,
     bug,
     seed,
-    strategy: makeStrategy(strategy, seed, { depth: 3, steps: iopfScenario.stepEstimate(params) }),
+    strategy: makeStrategy(strategy, { depth: 3, steps: iopfScenario.stepEstimate(params) }),
     maxSteps: 20000,
     onTrace: (l) => lines.push(l),
-    mm: m,
+    runtime: m,
   });
   return { r, lines };
 }
@@ -62,7 +62,7 @@ describe('turnstile mode', () => {
   it('gives the same exploration digest as inline for the same seed', () => {
     const o = { scenario: iopfScenario, params: iopfDefaults(), bug: null, runs: 150, seed: 7, strategy: 'random' as const, depth: 3, maxSteps: 20000 };
     const inline = explore(o);
-    const threaded = explore({ ...o, mode: 'turnstile', mm });
+    const threaded = explore({ ...o, mode: 'turnstile', runtime: mm });
     expect(threaded.digest).toBe(inline.digest);
     expect(threaded.steps).toBe(inline.steps);
     expect(threaded.errored).toEqual([]);
@@ -72,10 +72,10 @@ describe('turnstile mode', () => {
     const bug = iopfScenario.bugs.find((b) => b.name === 'fault-without-mmap-lock')!;
     const o = { scenario: iopfScenario, params: iopfDefaults(bug.params), bug: bug.name, runs: 500, seed: 1, strategy: 'random' as const, depth: 3, maxSteps: 20000 };
     const inline = explore(o);
-    const threaded = explore({ ...o, mode: 'turnstile', mm });
+    const threaded = explore({ ...o, mode: 'turnstile', runtime: mm });
     expect(threaded.firstViolation).toEqual(inline.firstViolation);
     const v = threaded.firstViolation!;
-    const again = replaySchedule({ scenario: iopfScenario, params: o.params, bug: o.bug, maxSteps: 20000, mm }, v.schedule);
+    const again = replaySchedule({ scenario: iopfScenario, params: o.params, bug: o.bug, maxSteps: 20000, runtime: mm }, v.schedule);
     expect(again.violation).toMatchObject({ monitor: v.monitor, step: v.step, message: v.message });
   });
 });

@@ -10,7 +10,7 @@ import { pageReq } from '../../helpers.ts';
 const req = pageReq;
 type Act = { type: string; params?: Record<string, unknown> };
 const sends = (acts: unknown[]) => (acts as Act[]).filter((a) => a.type === 'send').map((a) => a.params as { to: string; type: string; payload: Record<string, unknown> });
-const view = { canTake: () => true, mem: {} as never, faults: {} as never };
+const view = { canTake: () => true, shared: <T>(): T => { throw new Error('no shared state in a machine test'); } };
 
 function fp(bug: string | null = null, boundPasids = [1], deferred = true) {
   const handles = Object.fromEntries(boundPasids.map((p) => [p, { gen: 0, handler: 'sva' as const }]));

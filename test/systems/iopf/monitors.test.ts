@@ -60,7 +60,7 @@ describe('one-response-per-last-page', () => {
     expect(v?.message).toMatch(/no unanswered last-page request/);
   });
   it('fails at quiescence on a request never answered, naming it', () => {
-    const v = feed(oneResponsePerLastPage, [sendReq(0, req(4, 3, true))], quiet({ dev0: { kind: 'device', value: 'active', context: {} } }));
+    const v = feed(oneResponsePerLastPage, [sendReq(0, req(4, 3, true))], quiet({ dev0: { kind: 'iopf.device', value: 'active', context: {} } }));
     expect(v?.message).toMatch(/never answered: dev0#4 \(grpid 3\)/);
   });
   it('accepts one response per last request, and none for one dropped at unplug', () => {
@@ -127,14 +127,14 @@ describe('group-integrity', () => {
 });
 
 describe('no-stuck-partial', () => {
-  const fp = (partial: PageRequest[]) => ({ kind: 'faultParam', value: 'idle', context: { dev: 'dev0', partial } });
+  const fp = (partial: PageRequest[]) => ({ kind: 'iopf.faultParam', value: 'idle', context: { dev: 'dev0', partial } });
   it('fails at quiescence with partials left, naming them', () => {
-    const v = feed(noStuckPartial, [], quiet({ 'iopf.dev0': fp([req(3, 2, false)]), dev0: { kind: 'device', value: 'active', context: {} } }));
+    const v = feed(noStuckPartial, [], quiet({ 'iopf.dev0': fp([req(3, 2, false)]), dev0: { kind: 'iopf.device', value: 'active', context: {} } }));
     expect(v?.message).toBe('iopf.dev0 still holds 1 partial fault(s) at quiescence: dev0#3 (grpid 2)');
   });
   it('accepts empty lists, and a device whose PRI a Response Failure disabled', () => {
     expect(feed(noStuckPartial, [], quiet({ 'iopf.dev0': fp([]) }))).toBeNull();
-    expect(feed(noStuckPartial, [], quiet({ 'iopf.dev0': fp([req(3, 2, false)]), dev0: { kind: 'device', value: 'stopped', context: { priOff: true } } }))).toBeNull();
+    expect(feed(noStuckPartial, [], quiet({ 'iopf.dev0': fp([req(3, 2, false)]), dev0: { kind: 'iopf.device', value: 'stopped', context: { priOff: true } } }))).toBeNull();
   });
 });
 

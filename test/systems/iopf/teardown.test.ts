@@ -14,7 +14,7 @@ const req = pageReq;
 type Act = { type: string; params?: Record<string, unknown> };
 const sends = (acts: unknown[]) => (acts as Act[]).filter((a) => a.type === 'send').map((a) => a.params as { to: string; type: string; payload: Record<string, unknown> });
 const observed = (acts: unknown[], what: string) => (acts as Act[]).filter((a) => a.type === 'observe' && a.params?.what === what).map((a) => a.params);
-const view = { canTake: () => true, mem: {} as never, faults: {} as never };
+const view = { canTake: () => true, shared: <T>(): T => { throw new Error('no shared state in a machine test'); } };
 
 describe('PASID driver: stop, drain, flush, detach, rebind', () => {
   const driver = (bug: string | null = null, handler: 'sva' | 'iommufd' = 'sva') =>
