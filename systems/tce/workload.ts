@@ -108,7 +108,8 @@ export function drawWorkload(p: Params, data: DataPort): TceWorkload {
   const vcpus: Op[][] = [];
   const lists: Record<string, GuestTce[]> = {};
   const nVcpus = v2 && !seed ? Number(p.vcpus) : 0;
-  const guestTce = (label: string): GuestTce => ({ ua: int(`${label}:ua`, uaPages), dir: dirOf(`${label}:dir`) });
+  // A guest TCE: a page and direction, or (H_PUT_TCE with 0) an unmap.
+  const guestTce = (label: string): GuestTce => (data.chance(`${label}:none`, 0.15) ? { ua: null, dir: 'NONE' } : { ua: int(`${label}:ua`, uaPages), dir: dirOf(`${label}:dir`) });
   const nHcalls = Math.max(1, ops - 1);
   // Op kinds first (0 H_PUT_TCE, 1 H_PUT_TCE_INDIRECT, 2 H_STUFF_TCE, 3 a guest store into another vCPU's list page).
   const kinds = Array.from({ length: nVcpus }, (_, v) => Array.from({ length: nHcalls }, (_, k) => int(`wl:vcpu${v}:op${k}`, nVcpus > 1 ? 4 : 3)));
