@@ -15,8 +15,8 @@
  * `response` and the read/write/detach paths under fault->mutex.
  */
 import { assign, enqueueActions, setup } from 'xstate';
-import { effectActions } from '../../../core/model/effects.ts';
-import { defineKind } from '../../../core/model/kind.ts';
+import { type Enqueue, effectActions } from '../../../core/model/effects.ts';
+import { defineKind, guard } from '../../../core/model/kind.ts';
 import type { IopfGroup, RespCode } from './types.ts';
 
 export const FAULT_MUTEX = 'fault->mutex';
@@ -36,14 +36,12 @@ export interface IommufdFaultContext {
   reading: { cookie: number; group: IopfGroup } | null;
   delivered: number;
   rejected: number;
-  bug: string | null;
 }
 
 export interface IommufdFaultInput {
   id: string;
   vmm: string;
   faultParams: Record<string, string>;
-  bug: string | null;
 }
 
 type IommufdFaultEvent =
@@ -56,7 +54,6 @@ type IommufdFaultEvent =
   | { type: 'DESTROY' }
   | { type: 'FENCE'; driver: string };
 
-type Enqueue = (action: { type: 'send' | 'lock' | 'unlock' | 'observe'; params: object }) => void;
 const E = (enqueue: unknown) => enqueue as Enqueue;
 
 function lock(enqueue: Enqueue, l: string, path: string, thread: string, irq = false) {
@@ -64,6 +61,11 @@ function lock(enqueue: Enqueue, l: string, path: string, thread: string, irq = f
 }
 function unlock(enqueue: Enqueue, l: string, path: string, thread: string) {
   enqueue({ type: 'unlock', params: { lock: l, path, thread } });
+}
+
+/** The lock the iopf handler adds to the deliver list under (see the guard deliverUnderSpinlock). */
+function deliverLock(underSpinlock: boolean): string {
+  return underSpinlock ? FAULT_SPINLOCK : FAULT_MUTEX;
 }
 
 /** iopf_group_response(group, INVALID) + iopf_free_group(): both run on the fault parameter. */
@@ -79,11 +81,10 @@ export const iommufdFaultMachine = setup({
   },
   actions: {
     ...effectActions,
-    deliver: enqueueActions(({ context: c, event, enqueue }) => {
+    deliver: enqueueActions(({ context: c, event, enqueue, check }) => {
       if (event.type !== 'DELIVER') return;
       const path = 'iommufd_fault_iopf_handler';
-      // Before 3d49020a327c the deliver list was under fault->mutex, which read() holds across copy_to_user.
-      const l = c.bug === 'iommufd-deliver-under-mutex' ? FAULT_MUTEX : FAULT_SPINLOCK;
+      const l = deliverLock(check('deliverUnderSpinlock'));
       lock(E(enqueue), l, path, PRQ_THREAD, true);
       enqueue(assign({ deliver: [...c.deliver, event.group], delivered: c.delivered + 1 }));
       unlock(E(enqueue), l, path, PRQ_THREAD);
@@ -153,9 +154,9 @@ export const iommufdFaultMachine = setup({
       unlock(E(enqueue), FAULT_MUTEX, path, event.driver);
       enqueue({ type: 'send', params: { to: event.driver, type: 'AUTO_RESPONDED', payload: {} } });
     }),
-    destroy: enqueueActions(({ context: c, enqueue }) => {
+    destroy: enqueueActions(({ context: c, enqueue, check }) => {
       // The object's refcount is zero: no other thread can be here, no lock is needed.
-      const skipResponse = c.bug === 'iommufd-destroy-skips-response';
+      const skipResponse = !check('destroyReleasesResponses');
       const table = Object.values(c.response);
       enqueue({
         type: 'observe',
@@ -170,6 +171,15 @@ export const iommufdFaultMachine = setup({
       enqueue(assign({ deliver: [], response: skipResponse ? c.response : {} }));
     }),
   },
+  guards: {
+    /**
+     * The deliver list is under fault->lock, a spinlock (iommufd-deliver-under-mutex: false, the
+     * list under fault->mutex as before 3d49020a327c, which read() holds across copy_to_user).
+     */
+    deliverUnderSpinlock: () => true,
+    /** Destroy answers and erases the response xarray and destroys the mutex (iommufd-destroy-skips-response: false). */
+    destroyReleasesResponses: () => true,
+  },
 }).createMachine({
   id: 'iopf.iommufdFault',
   context: ({ input }) => ({
@@ -182,7 +192,6 @@ export const iommufdFaultMachine = setup({
     reading: null,
     delivered: 0,
     rejected: 0,
-    bug: input.bug,
   }),
   initial: 'idle',
   states: {
@@ -223,10 +232,7 @@ export const iommufdFaultKind = defineKind({
     return snap.value === 'copying' ? [{ event: { type: 'COPY_TO_USER' } }] : [];
   },
   accepts(snap, event, view) {
-    if (event.type === 'DELIVER') {
-      const l = snap.context.bug === 'iommufd-deliver-under-mutex' ? FAULT_MUTEX : FAULT_SPINLOCK;
-      return view.canTake(l);
-    }
+    if (event.type === 'DELIVER') return view.canTake(deliverLock(guard(snap, 'deliverUnderSpinlock')));
     if (event.type === 'IDEV_DETACHED' || event.type === 'FENCE') return true;
     // read, write, auto-response and destroy serialize on fault->mutex.
     return snap.value !== 'copying' && view.canTake(FAULT_MUTEX);
