@@ -71,10 +71,15 @@ export function buildFromWorkload(p: Params, w: TceWorkload): WorldSpec {
   };
 }
 
-/** Steps in which a page with no pin is still in some entry's may-hold set (the cost of unpin-before-kill). */
+/**
+ * Cost figures from the observations: steps in which a page with no pin is still in some entry's
+ * may-hold set (the cost of unpin-before-kill), TCEs written (tcesMapped: a new entry, tcesCleared:
+ * an entry cleared) and path exits by path (`exits:map`, `exits:seedMap`, …) to divide by.
+ */
 function unpinnedCachedObserver() {
   const mayHold: Record<number, Set<number>> = {};
   const pins: Record<number, number> = {};
+  const counts: Record<string, number> = { tcesMapped: 0, tcesCleared: 0 };
   let steps = 0;
   return {
     onStep(rec: StepRecord) {
@@ -86,14 +91,16 @@ function unpinnedCachedObserver() {
           const nu = v.new as { pfn: number } | null;
           if (old) s.add(old.pfn);
           if (nu) s.add(nu.pfn);
+          counts[nu ? 'tcesMapped' : 'tcesCleared']++;
         } else if (o.what === 'kill') {
           for (const e of Object.keys(mayHold).map(Number)) if (e >= Number(v.start) && e < Number(v.start) + Number(v.n)) delete mayHold[e];
         } else if (o.what === 'pin' || o.what === 'unpin') pins[Number(v.pfn)] = Number(v.pins);
+        else if (o.what === 'path-exit') counts[`exits:${String(v.path)}`] = (counts[`exits:${String(v.path)}`] ?? 0) + 1;
       }
       const exposed = Object.values(mayHold).some((s) => [...s].some((pfn) => pins[pfn] === 0));
       if (exposed) steps++;
     },
-    result: () => ({ unpinnedCachedSteps: steps }),
+    result: () => ({ unpinnedCachedSteps: steps, ...counts }),
   };
 }
 

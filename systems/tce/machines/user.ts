@@ -310,6 +310,7 @@ function mapPath(): PathDef {
         const op = x.f.op as Extract<Op, { op: 'map' }>;
         x.sleeps('pin_user_pages_fast');
         x.count('gups');
+        x.count('gups:map');
         const pfn = x.S.mem.userPfn(op.ua + x.f.i);
         if (pfn === null || x.fails('gup', x.p('gupFailRate'))) return mapFail(x, EFAULT);
         x.S.mem.pin(pfn, 'vfio');
@@ -553,6 +554,7 @@ function registerPath(): PathDef {
         x.inside(MMAP_LOCK, 'read');
         x.sleeps('pin_user_pages');
         x.count('gups', op.pages);
+        x.count('gups:register', op.pages);
         const stop = x.fails('gup', x.p('gupFailRate')) ? x.data.int(`gup-short:${x.self}`, op.pages) : op.pages;
         for (let k = 0; k < stop; k++) {
           const pfn = x.S.mem.userPfn(op.ua + k);
@@ -1137,6 +1139,7 @@ function seedPath(unmap: boolean): PathDef {
       run: (x) => {
         x.sleeps('kmalloc(PAGE_SIZE, GFP_KERNEL)');
         x.count('kmallocs');
+        x.count(unmap ? 'oldpagesKmallocs:unmap' : 'oldpagesKmallocs:map');
         const failed = x.fails('alloc:oldpages', x.p('allocFailRate'));
         x.obs('kmalloc', { path: x.where, size: 'PAGE_SIZE', failed });
         if (failed) return result(x, ENOMEM);

@@ -1,11 +1,12 @@
 /**
  * Every tce bug variant is found by a random walk within BUDGET runs, by a monitor it names, and
- * its repro (the recorded schedule) replays to the same monitor, step and message.
+ * its run's recorded schedule (the repro before shrinking; test/systems/tce/inspector.test.ts
+ * shrinks one through the CLI) replays to the same monitor, step and message.
  */
 import { describe, expect, it } from 'vitest';
 import { replaySchedule } from '../../../core/replayRun.ts';
 import { tceScenario } from '../../../systems/tce/scenario.ts';
-import { tceExplore } from './helpers.ts';
+import { firstViolation } from './helpers.ts';
 
 /** Runs a variant may take; the slowest (register-tcemem-orphan) needs 98 with seed 1. */
 const BUDGET = 150;
@@ -25,11 +26,11 @@ const NAMED = [
 describe('tce bug variants', () => {
   for (const bug of tceScenario.bugs) {
     it(`${bug.name} is found by random within ${BUDGET} runs and its repro replays to ${bug.caughtBy.join(' or ')}`, () => {
-      const { params, result: r } = tceExplore({ bug: bug.name, runs: BUDGET });
-      expect(r.firstViolation, `not found in ${BUDGET} runs`).not.toBeNull();
-      const v = r.firstViolation!;
+      const { params, result: r } = firstViolation({ bug: bug.name, runs: BUDGET });
+      expect(r?.violation, `not found in ${BUDGET} runs`).toBeTruthy();
+      const v = r!.violation!;
       expect(bug.caughtBy).toContain(v.monitor);
-      const again = replaySchedule({ scenario: tceScenario, params, bug: bug.name, maxSteps: 20000 }, v.schedule);
+      const again = replaySchedule({ scenario: tceScenario, params, bug: bug.name, maxSteps: 20000 }, r!.schedule);
       expect(again.violation?.monitor).toBe(v.monitor);
       expect(again.violation?.step).toBe(v.step);
       expect(again.violation?.message).toBe(v.message);
