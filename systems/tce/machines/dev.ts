@@ -51,6 +51,8 @@ function dmaPath(): PathDef {
       },
     },
     facets: ['tce.tables', 'tce.cache', 'tce.mem'],
+    // The device reads the tables (the walk) and the pages' state; it writes only the cache.
+    readOnly: ['tce.tables', 'tce.mem'],
     locks: [],
   };
 }

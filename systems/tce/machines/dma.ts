@@ -35,6 +35,7 @@ function mapPath(): PathDef {
         next: ['alloc'],
         fn: 'iommu_range_alloc',
         needs: (c) => [need(lockOf(c.f.p))],
+        facets: [],
         run: (x) => {
           x.lock(lockOf(x.f.p));
           x.go('alloc');
@@ -45,6 +46,7 @@ function mapPath(): PathDef {
       alloc: {
         next: ['lock', 'build', 'exit'],
         fn: 'iommu_range_alloc',
+        facets: ['tce.pools'],
         run: (x) => {
           const op = x.f.op as Extract<Op, { op: 'dma_map' }>;
           const Pl = x.S.pools;

@@ -59,6 +59,8 @@ export interface StepDef {
   fn: string;
   /** Locks the step takes (it is offered only when every one can be taken). */
   needs?: (c: ThreadCtx, S: Facets) => LockNeed[];
+  /** Shared-state pieces this step touches when narrower than its path's (a mid-path step's footprint). */
+  facets?: readonly FacetName[];
   run: (x: Exec) => void;
 }
 
@@ -70,6 +72,8 @@ export interface PathDef {
   facets: readonly FacetName[];
   /** Every lock a step of the path may take (its footprint; a superset is fine). */
   locks: readonly string[];
+  /** Of `facets`, the pieces the path only reads (not in its footprint's writes). */
+  readOnly?: readonly FacetName[];
 }
 
 export interface ProgramDef {
@@ -291,7 +295,8 @@ export function threadKind(def: ProgramDef): ActorKind {
       if (!at.step.next.includes(x.to)) throw new Error(`${c.id}: step ${c.path}.${c.label} went to ${x.to}, not one of its declared successors ${at.step.next.join(', ')}`);
       let to = x.to;
       if (to === 'exit') {
-        const rcu = S.prereg.d.readers[c.id] ?? 0;
+        // RCU read-side sections live in tce.prereg: a path that does not declare it never entered one.
+        const rcu = at.path.facets.includes('tce.prereg') ? (S.prereg.d.readers[c.id] ?? 0) : 0;
         x.obs('path-exit', { thread: c.id, path: c.path, ret: x.ret, rcu });
         c.rets.push(x.ret);
         c.path = null;
@@ -313,8 +318,15 @@ export function threadKind(def: ProgramDef): ActorKind {
       const at = stepOf(c);
       if (!at) return {};
       const locks = new Set<string>([...c.held, ...at.path.locks]);
-      const pieces = new Set<string>([...at.path.facets, 'tce.prereg', ...(def.finishes ? ['tce.container'] : []), ...(c.path === null ? (def.readyFacets ?? []) : [])]);
-      return { locks: [...locks], reads: [...pieces], writes: [...pieces] };
+      // A mid-path step may declare fewer pieces than its path (the first step, run by NEXT_OP,
+      // keeps the path's). What ready() consults and the path's read-only pieces are reads; the
+      // thread's last operation also writes tce.container (finish).
+      const own = c.path !== null && at.step.facets ? at.step.facets : at.path.facets;
+      const ro = new Set<string>(at.path.readOnly ?? []);
+      const finishing = def.finishes && c.next >= c.ops.length - 1 ? ['tce.container'] : [];
+      const writes = new Set<string>([...own.filter((n) => !ro.has(n)), ...finishing]);
+      const reads = new Set<string>([...own, ...finishing, ...(c.path === null ? (def.readyFacets ?? []) : [])]);
+      return { locks: [...locks], reads: [...reads], writes: [...writes] };
     },
     canonical(snap) {
       const { stats: _s, rets: _r, ops: _o, cfg: _c, ...rest } = snap.context as ThreadCtx;

@@ -89,6 +89,7 @@ function windowSteps(resume: Resume, resumeNext: readonly string[]): Record<stri
       next: ['cwCheck'],
       fn: 'tce_iommu_ioctl',
       needs: () => [need(CONTAINER_LOCK)],
+      facets: [],
       run: (x) => {
         x.lock(CONTAINER_LOCK);
         x.sleeps('mutex_lock(&container->lock)');
@@ -486,6 +487,7 @@ function registerPath(): PathDef {
       next: ['tcemem', 'put', 'account', 'exit'],
       fn: 'tce_iommu_register_pages',
       needs: () => [need(CONTAINER_LOCK), need(MEM_LIST_MUTEX)],
+      facets: ['tce.container', 'tce.prereg'],
       run: (x) => {
         const op = x.f.op as Extract<Op, { op: 'register' }>;
         const C = x.S.container;
@@ -589,6 +591,7 @@ function registerPath(): PathDef {
     tcemem: {
       next: ['put', 'exit'],
       fn: 'tce_iommu_register_pages',
+      facets: ['tce.container', 'tce.prereg'],
       run: (x) => {
         if (listHeld(x)) x.unlock(MEM_LIST_MUTEX);
         if (!x.g('tcememFirst')) {
@@ -1284,7 +1287,8 @@ export function userProgram(): ProgramDef {
     wait_guest: {
       entry: 'start',
       steps: { start: { next: ['exit'], fn: 'QEMU thread start', run: (x) => x.exit(0) } },
-      facets: ['tce.kvm'],
+      // ready() waited for the guest to run (a read of tce.kvm); the step itself touches nothing.
+      facets: [],
       locks: [],
     },
     release: releasePath(),

@@ -194,7 +194,7 @@ function putTcePath(): PathDef {
     },
     clearTce: clearTceStep(['exit'], (x) => unlockExit(x, x.f.ret)),
   };
-  return { entry: 'start', steps, facets: ['tce.container', 'tce.tables', 'tce.cache', 'tce.mem', 'tce.prereg'], locks: [KVM_SRCU] };
+  return { entry: 'start', steps, facets: ['tce.container', 'tce.tables', 'tce.cache', 'tce.mem', 'tce.prereg'], readOnly: ['tce.container'], locks: [KVM_SRCU] };
 }
 
 /** H_PUT_TCE_INDIRECT: kvmppc_h_put_tce_indirect (two passes over the guest's list page). */
@@ -299,7 +299,7 @@ function putTceIndirectPath(): PathDef {
       },
     },
   };
-  return { entry: 'start', steps, facets: ['tce.container', 'tce.tables', 'tce.cache', 'tce.mem', 'tce.prereg', 'tce.kvm'], locks: [KVM_SRCU, MMAP_LOCK] };
+  return { entry: 'start', steps, facets: ['tce.container', 'tce.tables', 'tce.cache', 'tce.mem', 'tce.prereg', 'tce.kvm'], readOnly: ['tce.container'], locks: [KVM_SRCU, MMAP_LOCK] };
 }
 
 /** H_STUFF_TCE with a NONE value: kvmppc_h_stuff_tce (no srcu in 6.17). */
@@ -347,7 +347,7 @@ function stuffTcePath(): PathDef {
       },
     },
   };
-  return { entry: 'start', steps, facets: ['tce.container', 'tce.tables', 'tce.cache', 'tce.mem', 'tce.prereg'], locks: [] };
+  return { entry: 'start', steps, facets: ['tce.container', 'tce.tables', 'tce.cache', 'tce.mem', 'tce.prereg'], readOnly: ['tce.container'], locks: [] };
 }
 
 /** The guest (this vCPU) stores a TCE into a list page another vCPU may be passing to H_PUT_TCE_INDIRECT. */
