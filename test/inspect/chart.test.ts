@@ -142,7 +142,7 @@ describe('charts of nested, parallel and final states', () => {
 
 describe('chart: bad input is one line, exit 2, no stack trace', () => {
   const cases: [string[], RegExp][] = [
-    [['chart', 'nope'], /unknown scenario or machine "nope"; scenarios: iopf; machines: iopf.device, iopf.iommu, iopf.faultParam, iopf.pasidDriver, iopf.workqueue, iopf.kworker, iopf.iommufdFault, iopf.vmm, iopf.process/],
+    [['chart', 'nope'], /unknown scenario or machine "nope"; scenarios: iopf(, [a-z-]+)*; machines: iopf.device, iopf.iommu, iopf.faultParam, iopf.pasidDriver, iopf.workqueue, iopf.kworker, iopf.iommufdFault, iopf.vmm, iopf.process/],
     [['chart', 'iopf', '--format', 'png'], /--format must be one of svg, dot, mermaid, json, got "png"/],
     [['chart', 'iopf', '--format', 'dot', '--out', '/nonexistent-dir/x.dot'], /cannot write chart file \/nonexistent-dir\/x.dot: ENOENT/],
     [['chart'], /missing required argument 'target'/],
