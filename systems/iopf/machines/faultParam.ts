@@ -17,8 +17,9 @@
  * window is the `dispatching` state, a real scheduling point.
  */
 import { assign, enqueueActions, setup } from 'xstate';
-import { effectActions } from '../../../core/model/effects.ts';
+import { type Enqueue, effectActions } from '../../../core/model/effects.ts';
 import { defineKind } from '../../../core/model/kind.ts';
+import { withoutStatistics } from './canonical.ts';
 import { type IopfGroup, type PageRequest, type RespCode, domainName, responseFor } from './types.ts';
 
 export interface PendingGroup {
@@ -55,7 +56,6 @@ export interface FaultParamContext {
   deferred: boolean;
   /** Results of partials handled ahead (deferred=false), by reqId. */
   prefaulted: Record<string, RespCode>;
-  bug: string | null;
   /** Partial entries examined while assembling groups (the cost the thread discusses). */
   lookupSteps: number;
 }
@@ -69,7 +69,6 @@ export interface FaultParamInput {
   handles: Record<string, AttachHandle>;
   grouping: 'list' | 'map';
   deferred: boolean;
-  bug: string | null;
 }
 
 type FaultParamEvent =
@@ -85,16 +84,16 @@ type FaultParamEvent =
 
 const objOf = (c: FaultParamContext) => `fault_param:${c.dev}`;
 
-/** The part of xstate's enqueue the helpers below use: named effect actions only. */
-type Enqueue = (action: { type: 'send' | 'lock' | 'unlock' | 'observe'; params: object }) => void;
+/** The named guards of this machine, as enqueueActions' `check` evaluates them. */
+type Check = (guard: 'respondsOnlyIfPending' | 'responseCarriesPasid') => boolean;
 
 /** iopf_group_response(): answer only if the group is still pending (not answered, not removed). */
-function groupResponse(c: FaultParamContext, enqueue: Enqueue, group: IopfGroup, code: RespCode, path: string): PendingGroup[] {
+function groupResponse(c: FaultParamContext, enqueue: Enqueue, check: Check, group: IopfGroup, code: RespCode, path: string): PendingGroup[] {
   enqueue({ type: 'lock', params: { lock: c.lock, path } });
   const isPending = c.pending.some((p) => p.gid === group.gid);
   const last = group.faults[group.faults.length - 1];
-  if (isPending || c.bug === 'response-after-removal') {
-    const resp = responseFor(last, code, { dropPasid: c.bug === 'response-missing-pasid' });
+  if (isPending || !check('respondsOnlyIfPending')) {
+    const resp = responseFor(last, code, { dropPasid: !check('responseCarriesPasid') });
     enqueue({ type: 'send', params: { to: c.iommu, type: 'PAGE_RESPONSE_CMD', payload: { resp } } });
   }
   enqueue({ type: 'unlock', params: { lock: c.lock, path } });
@@ -129,7 +128,7 @@ export const faultParamMachine = setup({
   },
   actions: {
     ...effectActions,
-    reportFault: enqueueActions(({ context: c, event, enqueue }) => {
+    reportFault: enqueueActions(({ context: c, event, enqueue, check }) => {
       if (event.type !== 'REPORT_FAULT') return;
       const f = event.fault;
       if (!c.linked) {
@@ -161,7 +160,7 @@ export const faultParamMachine = setup({
         }
         return;
       }
-      if (event.allocFail && c.bug === 'partial-leak-on-alloc-failure') {
+      if (event.allocFail && !check('cleansUpPartialsOnAllocFailure')) {
         // The pre-fix -ENOMEM path: return before cleanup_partial; the driver's caller answers
         // the failed report INVALID (VT-d handle_bad_prq_event).
         enqueue({ type: 'send', params: { to: c.iommu, type: 'PAGE_RESPONSE_CMD', payload: { resp: responseFor(f, 'INVALID') } } });
@@ -191,7 +190,7 @@ export const faultParamMachine = setup({
       );
       enqueue({ type: 'unlock', params: { lock: c.lock, path } });
     }),
-    callHandler: enqueueActions(({ context: c, enqueue }) => {
+    callHandler: enqueueActions(({ context: c, enqueue, check }) => {
       const group = c.inflight;
       if (!group) return;
       const last = group.faults[group.faults.length - 1];
@@ -210,7 +209,7 @@ export const faultParamMachine = setup({
         enqueue(assign({ inflight: null }));
         return;
       }
-      if (!group.abort && c.bug === 'no-response-without-handler') {
+      if (!group.abort && !check('answersWithoutHandler')) {
         // No handler: the group is freed and nobody answers the device.
         const users = freeGroup(c, E(enqueue), group, c.users);
         enqueue(assign({ inflight: null, users, pending: c.pending.filter((p) => p.gid !== group.gid) }));
@@ -218,13 +217,13 @@ export const faultParamMachine = setup({
       }
       // err_abort: answer FAILURE for an abort group, INVALID when no handler is attached.
       const code: RespCode = group.abort ? 'FAILURE' : 'INVALID';
-      const pending = groupResponse(c, E(enqueue), group, code, 'iommu_report_device_fault:err_abort');
+      const pending = groupResponse(c, E(enqueue), check, group, code, 'iommu_report_device_fault:err_abort');
       const users = freeGroup(c, E(enqueue), group, c.users);
       enqueue(assign({ inflight: null, users, pending }));
     }),
-    groupDone: enqueueActions(({ context: c, event, enqueue }) => {
+    groupDone: enqueueActions(({ context: c, event, enqueue, check }) => {
       if (event.type !== 'GROUP_DONE') return;
-      const pending = groupResponse(c, E(enqueue), event.group, event.status, 'iopf_group_response');
+      const pending = groupResponse(c, E(enqueue), check, event.group, event.status, 'iopf_group_response');
       const users = freeGroup(c, E(enqueue), event.group, c.users);
       enqueue(assign({ pending, users }));
     }),
@@ -234,10 +233,10 @@ export const faultParamMachine = setup({
       const users = freeGroup(c, E(enqueue), event.group, c.users);
       enqueue(assign({ users, prefaulted: { ...c.prefaulted, [reqId]: event.status } }));
     }),
-    discardPartial: enqueueActions(({ context: c, enqueue }) => {
+    discardPartial: enqueueActions(({ context: c, enqueue, check }) => {
       const path = 'iopf_queue_discard_partial';
       // Documented order: queue->lock, then each fault_param->lock.
-      const order = c.bug === 'discard-lock-inversion' ? [c.lock, c.queueLock] : [c.queueLock, c.lock];
+      const order = check('discardTakesQueueLockFirst') ? [c.queueLock, c.lock] : [c.lock, c.queueLock];
       for (const l of order) enqueue({ type: 'lock', params: { lock: l, path } });
       if (c.partial.length > 0) {
         enqueue({ type: 'observe', params: { what: 'partial-discarded', dev: c.dev, reqIds: c.partial.map((p) => p.reqId) } });
@@ -245,7 +244,7 @@ export const faultParamMachine = setup({
       enqueue(assign({ partial: [] }));
       for (const l of [...order].reverse()) enqueue({ type: 'unlock', params: { lock: l, path } });
     }),
-    removeDevice: enqueueActions(({ context: c, enqueue }) => {
+    removeDevice: enqueueActions(({ context: c, enqueue, check }) => {
       const path = 'iopf_queue_remove_device';
       enqueue({ type: 'lock', params: { lock: c.queueLock, path } });
       enqueue({ type: 'lock', params: { lock: c.paramLock, path } });
@@ -254,17 +253,17 @@ export const faultParamMachine = setup({
         enqueue({ type: 'observe', params: { what: 'partial-discarded', dev: c.dev, reqIds: c.partial.map((p) => p.reqId) } });
       }
       // Before 0095bf83554f outstanding requests were not acknowledged here.
-      const answer = c.bug !== 'removal-leaves-pending';
+      const answer = check('removalAnswersPending');
       if (answer) {
         for (const p of c.pending) {
-          const resp = responseFor(p.last, 'INVALID', { dropPasid: c.bug === 'response-missing-pasid' });
+          const resp = responseFor(p.last, 'INVALID', { dropPasid: !check('responseCarriesPasid') });
           enqueue({ type: 'send', params: { to: c.iommu, type: 'PAGE_RESPONSE_CMD', payload: { resp } } });
         }
       }
       enqueue({ type: 'unlock', params: { lock: c.lock, path } });
       // Drop the reference owned by iopf_queue_add_device(); groups still hold theirs.
       let users = putParam(c, E(enqueue), c.users, path);
-      if (c.bug === 'fault-param-freed-on-removal' && users > 0) {
+      if (!check('refcountsParam') && users > 0) {
         enqueue({ type: 'observe', params: { what: 'free', obj: objOf(c), by: `${path} (kfree)` } });
         users = 0;
       }
@@ -292,6 +291,20 @@ export const faultParamMachine = setup({
   },
   guards: {
     dispatchingGroup: ({ context }) => context.inflight !== null,
+    /** iopf_group_response() answers only a group still pending (response-after-removal: false). */
+    respondsOnlyIfPending: () => true,
+    /** IOMMU_PAGE_RESP_PASID_VALID when the request needs it (response-missing-pasid: false). */
+    responseCarriesPasid: () => true,
+    /** A failed group allocation still runs cleanup_partial (partial-leak-on-alloc-failure: false). */
+    cleansUpPartialsOnAllocFailure: () => true,
+    /** err_abort answers a group no handler takes (no-response-without-handler: false). */
+    answersWithoutHandler: () => true,
+    /** iopf_queue_discard_partial(): queue->lock, then fault_param->lock (discard-lock-inversion: false). */
+    discardTakesQueueLockFirst: () => true,
+    /** iopf_queue_remove_device() answers outstanding groups INVALID (removal-leaves-pending: false). */
+    removalAnswersPending: () => true,
+    /** The fault parameter is refcounted: removal only puts its reference (fault-param-freed-on-removal: false). */
+    refcountsParam: () => true,
   },
 }).createMachine({
   id: 'iopf.faultParam',
@@ -314,7 +327,6 @@ export const faultParamMachine = setup({
     grouping: input.grouping,
     deferred: input.deferred,
     prefaulted: {},
-    bug: input.bug,
     lookupSteps: 0,
   }),
   initial: 'idle',
@@ -398,4 +410,12 @@ export const faultParamKind = defineKind({
     const allocFail = ports.data.fault(`kzalloc:${self}:${what}`, Number(ports.params.allocFailRate));
     return { ...event, allocFail };
   },
+  footprint(snap, event) {
+    const c = snap.context;
+    if (event.type === 'QUEUE_REMOVE_DEVICE') return { locks: [c.queueLock, c.paramLock, c.lock] };
+    if (event.type === 'DISCARD_PARTIAL') return { locks: [c.queueLock, c.lock] };
+    // Every other path takes fault_param->lock, or waits for it to be free (accepts).
+    return { locks: [c.lock] };
+  },
+  canonical: (snap) => withoutStatistics(snap, ['lookupSteps']),
 });

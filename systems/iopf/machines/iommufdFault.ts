@@ -15,8 +15,9 @@
  * `response` and the read/write/detach paths under fault->mutex.
  */
 import { assign, enqueueActions, setup } from 'xstate';
-import { effectActions } from '../../../core/model/effects.ts';
-import { defineKind } from '../../../core/model/kind.ts';
+import { type Enqueue, effectActions } from '../../../core/model/effects.ts';
+import { defineKind, guard } from '../../../core/model/kind.ts';
+import { withoutStatistics } from './canonical.ts';
 import type { IopfGroup, RespCode } from './types.ts';
 
 export const FAULT_MUTEX = 'fault->mutex';
@@ -36,14 +37,12 @@ export interface IommufdFaultContext {
   reading: { cookie: number; group: IopfGroup } | null;
   delivered: number;
   rejected: number;
-  bug: string | null;
 }
 
 export interface IommufdFaultInput {
   id: string;
   vmm: string;
   faultParams: Record<string, string>;
-  bug: string | null;
 }
 
 type IommufdFaultEvent =
@@ -56,7 +55,6 @@ type IommufdFaultEvent =
   | { type: 'DESTROY' }
   | { type: 'FENCE'; driver: string };
 
-type Enqueue = (action: { type: 'send' | 'lock' | 'unlock' | 'observe'; params: object }) => void;
 const E = (enqueue: unknown) => enqueue as Enqueue;
 
 function lock(enqueue: Enqueue, l: string, path: string, thread: string, irq = false) {
@@ -64,6 +62,11 @@ function lock(enqueue: Enqueue, l: string, path: string, thread: string, irq = f
 }
 function unlock(enqueue: Enqueue, l: string, path: string, thread: string) {
   enqueue({ type: 'unlock', params: { lock: l, path, thread } });
+}
+
+/** The lock the iopf handler adds to the deliver list under (see the guard deliverUnderSpinlock). */
+function deliverLock(underSpinlock: boolean): string {
+  return underSpinlock ? FAULT_SPINLOCK : FAULT_MUTEX;
 }
 
 /** iopf_group_response(group, INVALID) + iopf_free_group(): both run on the fault parameter. */
@@ -79,11 +82,10 @@ export const iommufdFaultMachine = setup({
   },
   actions: {
     ...effectActions,
-    deliver: enqueueActions(({ context: c, event, enqueue }) => {
+    deliver: enqueueActions(({ context: c, event, enqueue, check }) => {
       if (event.type !== 'DELIVER') return;
       const path = 'iommufd_fault_iopf_handler';
-      // Before 3d49020a327c the deliver list was under fault->mutex, which read() holds across copy_to_user.
-      const l = c.bug === 'iommufd-deliver-under-mutex' ? FAULT_MUTEX : FAULT_SPINLOCK;
+      const l = deliverLock(check('deliverUnderSpinlock'));
       lock(E(enqueue), l, path, PRQ_THREAD, true);
       enqueue(assign({ deliver: [...c.deliver, event.group], delivered: c.delivered + 1 }));
       unlock(E(enqueue), l, path, PRQ_THREAD);
@@ -153,9 +155,9 @@ export const iommufdFaultMachine = setup({
       unlock(E(enqueue), FAULT_MUTEX, path, event.driver);
       enqueue({ type: 'send', params: { to: event.driver, type: 'AUTO_RESPONDED', payload: {} } });
     }),
-    destroy: enqueueActions(({ context: c, enqueue }) => {
+    destroy: enqueueActions(({ context: c, enqueue, check }) => {
       // The object's refcount is zero: no other thread can be here, no lock is needed.
-      const skipResponse = c.bug === 'iommufd-destroy-skips-response';
+      const skipResponse = !check('destroyReleasesResponses');
       const table = Object.values(c.response);
       enqueue({
         type: 'observe',
@@ -170,6 +172,15 @@ export const iommufdFaultMachine = setup({
       enqueue(assign({ deliver: [], response: skipResponse ? c.response : {} }));
     }),
   },
+  guards: {
+    /**
+     * The deliver list is under fault->lock, a spinlock (iommufd-deliver-under-mutex: false, the
+     * list under fault->mutex as before 3d49020a327c, which read() holds across copy_to_user).
+     */
+    deliverUnderSpinlock: () => true,
+    /** Destroy answers and erases the response xarray and destroys the mutex (iommufd-destroy-skips-response: false). */
+    destroyReleasesResponses: () => true,
+  },
 }).createMachine({
   id: 'iopf.iommufdFault',
   context: ({ input }) => ({
@@ -182,7 +193,6 @@ export const iommufdFaultMachine = setup({
     reading: null,
     delivered: 0,
     rejected: 0,
-    bug: input.bug,
   }),
   initial: 'idle',
   states: {
@@ -223,10 +233,7 @@ export const iommufdFaultKind = defineKind({
     return snap.value === 'copying' ? [{ event: { type: 'COPY_TO_USER' } }] : [];
   },
   accepts(snap, event, view) {
-    if (event.type === 'DELIVER') {
-      const l = snap.context.bug === 'iommufd-deliver-under-mutex' ? FAULT_MUTEX : FAULT_SPINLOCK;
-      return view.canTake(l);
-    }
+    if (event.type === 'DELIVER') return view.canTake(deliverLock(guard(snap, 'deliverUnderSpinlock')));
     if (event.type === 'IDEV_DETACHED' || event.type === 'FENCE') return true;
     // read, write, auto-response and destroy serialize on fault->mutex.
     return snap.value !== 'copying' && view.canTake(FAULT_MUTEX);
@@ -235,4 +242,23 @@ export const iommufdFaultKind = defineKind({
     if (event.type !== 'COPY_TO_USER') return event;
     return { ...event, efault: ports.data.fault(`copy_to_user:${self}`, Number(ports.params.userFaultRate)) };
   },
+  footprint(snap, event) {
+    switch (event.type) {
+      case 'DELIVER':
+        return { locks: [deliverLock(guard(snap, 'deliverUnderSpinlock'))] };
+      case 'IDEV_DETACHED':
+      case 'FENCE':
+        return {};
+      // read() fetches from the deliver list under the mutex; the copy drops the mutex and, on
+      // -EFAULT, puts the group back under the spinlock; auto-response takes both.
+      case 'READ':
+      case 'COPY_TO_USER':
+      case 'AUTO_RESPONSE':
+        return { locks: [FAULT_MUTEX, FAULT_SPINLOCK] };
+      // write() and destroy (and anything reaching a destroyed object) wait for the mutex.
+      default:
+        return { locks: [FAULT_MUTEX] };
+    }
+  },
+  canonical: (snap) => withoutStatistics(snap, ['delivered', 'rejected']),
 });

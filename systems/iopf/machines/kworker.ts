@@ -13,10 +13,11 @@
  * Each fault step dereferences group->attach_handle->domain (its mm): a heap `use`.
  */
 import { assign, enqueueActions, setup } from 'xstate';
-import { type FaultState, type FaultStatus, faultOptionsFor, startFault } from '../../../kernel/mm/handleMmFault.ts';
+import { type FaultOptions, type FaultState, type FaultStatus, startFault } from '../../../kernel/mm/handleMmFault.ts';
+import { MMAP_LOCK } from '../../../kernel/mm/plainMemory.ts';
 import { MM, type MmState } from '../../../kernel/mm/state.ts';
 import { effectActions } from '../../../core/model/effects.ts';
-import { defineKind } from '../../../core/model/kind.ts';
+import { defineKind, guard } from '../../../core/model/kind.ts';
 import type { IopfGroup } from './types.ts';
 
 export interface KworkerContext {
@@ -27,14 +28,12 @@ export interface KworkerContext {
   index: number;
   fault: FaultState | null;
   status: FaultStatus;
-  bug: string | null;
 }
 
 export interface KworkerInput {
   id: string;
   wq: string;
   faultParams: Record<string, string>;
-  bug: string | null;
 }
 
 type KworkerEvent =
@@ -86,6 +85,10 @@ export const kworkerMachine = setup({
   },
   guards: {
     groupFinished: ({ context }) => context.fault === null,
+    /** handle_mm_fault without mmap_read_lock (the fault-without-mmap-lock variant). */
+    skipsMmapLock: () => false,
+    /** The PTE installed without the page-table lock and its recheck (fault-install-without-ptl). */
+    skipsPtl: () => false,
   },
 }).createMachine({
   id: 'iopf.kworker',
@@ -97,7 +100,6 @@ export const kworkerMachine = setup({
     index: 0,
     fault: null,
     status: 'SUCCESS',
-    bug: input.bug,
   }),
   initial: 'idle',
   states: {
@@ -122,7 +124,7 @@ export const kworkerKind = defineKind({
   offers(snap, view) {
     const c = snap.context;
     if (snap.value === 'responding') return [{ event: { type: 'RESPOND' } }];
-    if (snap.value === 'handling' && c.fault && view.shared<MmState>(MM).faults.canStep(c.id, c.fault, faultOptionsFor(c.bug))) {
+    if (snap.value === 'handling' && c.fault && view.shared<MmState>(MM).faults.canStep(c.id, c.fault, faultOptions(snap))) {
       return [{ event: { type: 'FAULT_STEP' }, label: c.fault.phase }];
     }
     return [];
@@ -130,9 +132,22 @@ export const kworkerKind = defineKind({
   prepare(snap, event, ports, self) {
     const c = snap.context;
     if (event.type !== 'FAULT_STEP' || !c.fault) return event;
-    return { type: 'FAULT_STEP', next: ports.shared<MmState>(MM).faults.step(self, c.fault, faultOptionsFor(c.bug)) };
+    return { type: 'FAULT_STEP', next: ports.shared<MmState>(MM).faults.step(self, c.fault, faultOptions(snap)) };
+  },
+  footprint(snap, event) {
+    const phase = snap.context.fault?.phase;
+    if (event.type !== 'FAULT_STEP' || !phase) return {};
+    // Taking mmap_lock for read (tested by offers) and dropping it; free mode's step runs them all.
+    const takesLock = (phase === 'lock' || phase === 'unlock' || phase === 'running') && !guard(snap, 'skipsMmapLock');
+    // The lookup only walks the VMA tree; the others change mm_users or the page table.
+    return { locks: takesLock ? [MMAP_LOCK] : [], ...(phase === 'lookup' ? { reads: [MM] } : { writes: [MM] }) };
   },
 });
+
+/** How this kworker's handle_mm_fault runs: the lock-omission variants substitute these guards. */
+function faultOptions(snap: Parameters<typeof guard>[0]): FaultOptions {
+  return { skipMmapLock: guard(snap, 'skipsMmapLock'), skipPtl: guard(snap, 'skipsPtl') };
+}
 
 /** Index of the first fault at or after `from` not already handled ahead. */
 function firstToHandle(g: IopfGroup, from: number): number {

@@ -4,7 +4,7 @@
  * (dev, grpid) come in the order the requests were sent. A request dropped because PRI
  * reception was disabled for an unplugging device needs none.
  */
-import type { Envelope } from '../../../core/bus.ts';
+import type { Envelope } from '../../../core/model/monitor.ts';
 import { type PageRequest, type PageResponse, needsResponse } from '../machines/types.ts';
 import type { Monitor, Verdict } from '../../../core/model/monitor.ts';
 
