@@ -211,6 +211,36 @@ describe('footprints, snapshots, determinism', () => {
     }
   });
 
+  it('every lock and shared piece that decides whether a step can run is in its footprint', () => {
+    const missing = new Set<string>();
+    const strategy = new RandomWalk();
+    for (const bug of [null, ...scenario.bugs.map((b) => b.name)]) {
+      const params = defaults(scenario.bugs.find((b) => b.name === bug)?.params);
+      for (let i = 0; i < (bug ? 5 : 40); i++) {
+        runOnce({
+          scenario,
+          params,
+          bug,
+          seed: 3000 + i,
+          strategy,
+          maxSteps: 2000,
+          onStep: (_rec, world) => {
+            for (const step of world.enabled()) {
+              if (step.type !== 'internal') continue;
+              const m = world.members.find((x) => x.id === step.thread)!;
+              const tested = new Set<string>();
+              m.kind.offers(m.snap, { canTake: (l: string) => (tested.add(l), world.locks.canTake(l)), shared: <T>(n: string): T => (tested.add(n), world.shared.find((x) => x.name === n) as T) });
+              const fp = world.footprint(step);
+              const declared = [...fp.locks, ...fp.reads, ...fp.writes];
+              for (const t of tested) if (!declared.some((d) => d === t || d.startsWith(`${t}:`))) missing.add(`${bug ?? 'fixed'}: ${step.key} tests ${t}`);
+            }
+          },
+        });
+      }
+    }
+    expect([...missing]).toEqual([]);
+  });
+
   it('a world restored from a snapshot hashes and continues exactly as before', () => {
     const params = defaults({ pinners: 'both', singleton: 'refuse-join' });
     const strategy = new RandomWalk();
