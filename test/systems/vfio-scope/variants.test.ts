@@ -42,12 +42,38 @@ describe('vfio-scope variants', () => {
     if (!CONFIG_ONLY.has(b.name)) {
       it(`${b.name}: its parameters alone (no substitution) are clean over ${CLEAN} runs`, () => {
         const params = variantParams(b.name);
-        const r = exploreRange({ scenario, params, bug: null, runs: CLEAN, seed: 1, strategy: "random", depth: 3, maxSteps: 20000 }, { from: 0, to: CLEAN });
+        const r = exploreRange({ scenario, params, bug: null, runs: CLEAN, seed: 1, strategy: 'random', depth: 3, maxSteps: 20000 }, { from: 0, to: CLEAN });
         expect(r.errored).toEqual([]);
         expect(r.failing?.result.violation ?? null).toBeNull();
       });
     }
   }
+
+  /** Each monitor, alone (every other monitor off), catches a variant. */
+  const ALONE: Record<string, string> = {
+    'scope-counter-exact': 'detach-early-return-skips-scope',
+    'scope-monotone': 'promote-before-pin-completes',
+    singleton: 'join-after-pin',
+    'no-lost-dirty': 'detach-loses-dirty',
+    'detach-populates-full': 'detach-loses-dirty',
+    'dma-rw-exact': 'dma-rw-count',
+    'bitmap-lifetime': 'map-without-bitmap-while-tracking',
+    'pin-balance': 'vpfn-alloc-leaks-pin',
+    'group-ref-balance': 'missed-group-put',
+    'fields-under-lock': 'has-pinned-unlocked',
+    'threads-finish': 'unmap-notify-lock-order',
+    lockdep: 'unmap-notify-lock-order',
+  };
+  it('every monitor, alone, catches a variant within 300 runs', () => {
+    expect(Object.keys(ALONE).sort()).toEqual(scenario.monitors.map((m) => m.name).sort());
+    const missed: string[] = [];
+    for (const [monitor, bug] of Object.entries(ALONE)) {
+      const alone = { ...scenario, monitors: scenario.monitors.filter((m) => m.name === monitor) };
+      const r = exploreRange({ scenario: alone, params: variantParams(bug), bug, runs: 300, seed: 1, strategy: 'random', depth: 3, maxSteps: 20000 }, { from: 0, to: 300 });
+      if (r.failing?.result.violation?.monitor !== monitor) missed.push(`${monitor} (${bug})`);
+    }
+    expect(missed).toEqual([]);
+  });
 
   it('a found violation shrinks to a repro that replays to the same monitor (detach-loses-dirty)', () => {
     const params = variantParams('detach-loses-dirty');
