@@ -1,8 +1,10 @@
 /**
  * The vfio-scope cost table: the design alternatives the seed thread argued, side by side, from
  * the same seeds (PCT, depth 3). Not a test: numbers only. `vfioScopeCostRows()` returns the
- * rows (the lead wires it into `npm run bench`); run alone with
- * `node --import tsx bench/vfio-scope.ts` (BENCH_VFIO_RUNS sets the runs per row, default 1000).
+ * rows and `vfioScopeFindRows()` the runs each variant takes to be found over 20,000-run
+ * explorations, random and PCT (the lead wires both into `npm run bench`); run alone with
+ * `node --import tsx bench/vfio-scope.ts` (BENCH_VFIO_RUNS sets the runs per cost row, default
+ * 1000; BENCH_VFIO_FIND_RUNS the exploration bound, default 20000).
  *
  * Two passes per row over the same runs: without monitors (so every run goes to its end and the
  * costs count whole runs, lost dirty pages included), and with every monitor (which runs break
@@ -15,9 +17,11 @@
  *   EINVAL, refused, resets  pins refused by the singleton check; joins refused; scopes reset by a join
  */
 import { fileURLToPath } from 'node:url';
+import { explore } from '../core/explore.ts';
+import { replaySchedule } from '../core/replayRun.ts';
 import { runOnce } from '../core/run.ts';
 import { runSeed } from '../core/prng.ts';
-import { makeStrategy } from '../core/strategies/make.ts';
+import { type StrategyName, makeStrategy } from '../core/strategies/make.ts';
 import type { Params, Scenario } from '../core/model/scenario.ts';
 import { vfioScopeScenario as scenario } from '../systems/vfio-scope/index.ts';
 
@@ -119,8 +123,58 @@ export function printVfioScopeTable(rows: VfioScopeRow[]): void {
   for (const l of lines) console.log(fmt(l));
 }
 
+export interface VfioScopeFindRow {
+  bug: string;
+  strategy: StrategyName;
+  /** The run (0-based) of the first violation, or null: not found within `runs`. */
+  foundAt: number | null;
+  monitor: string | null;
+  /** Choices in the shrunk schedule. */
+  shrunkSteps: number | null;
+  /** The shrunk schedule replays to the same monitor and message. */
+  replays: boolean | null;
+  runs: number;
+}
+
+/** Runs to find each variant, as `explore vfio-scope --bug NAME --runs 20000 --strategy S` does (seed 1, PCT depth 3). */
+export function vfioScopeFindRows(runs = Number(process.env.BENCH_VFIO_FIND_RUNS ?? 20000), seed = 1): VfioScopeFindRow[] {
+  const rows: VfioScopeFindRow[] = [];
+  for (const b of scenario.bugs) {
+    const params = defaults(b.params ?? {});
+    for (const strategy of ['random', 'pct'] as const) {
+      const r = explore({ scenario, params, bug: b.name, runs, seed, strategy, depth: 3, maxSteps: 20000 });
+      const v = r.firstViolation;
+      if (r.errored.length) throw new Error(`${b.name} ${strategy}: ${r.errored.length} errored run(s), first: ${r.errored[0].error}`);
+      const again = v ? replaySchedule({ scenario, params, bug: b.name, maxSteps: 20000 }, v.schedule).violation : null;
+      rows.push({
+        bug: b.name,
+        strategy,
+        foundAt: v ? v.run : null,
+        monitor: v ? v.monitor : null,
+        shrunkSteps: v ? v.schedule.choices.length : null,
+        replays: v ? again?.monitor === v.monitor && again?.message === v.message : null,
+        runs,
+      });
+    }
+  }
+  return rows;
+}
+
+export function printVfioScopeFindTable(rows: VfioScopeFindRow[]): void {
+  const head = ['variant', 'strategy', 'found at run', 'monitor', 'repro choices', 'replays'];
+  const lines = rows.map((r) => [r.bug, r.strategy, r.foundAt === null ? `not in ${r.runs}` : String(r.foundAt), r.monitor ?? '-', String(r.shrunkSteps ?? '-'), r.replays === null ? '-' : r.replays ? 'same monitor' : 'DIFFERENT']);
+  const width = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+  const fmt = (cells: string[]) => cells.map((c, i) => c.padEnd(width[i])).join(' | ');
+  console.log(fmt(head));
+  console.log(width.map((w) => '-'.repeat(w)).join('-|-'));
+  for (const l of lines) console.log(fmt(l));
+}
+
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const rows = vfioScopeCostRows();
   console.log(`vfio-scope design alternatives, ${rows[0].runs} PCT runs each (depth 3, seed 1)`);
   printVfioScopeTable(rows);
+  const found = vfioScopeFindRows();
+  console.log(`\nvfio-scope variants: runs to find, explorations of up to ${found[0]?.runs} runs (seed 1)`);
+  printVfioScopeFindTable(found);
 }

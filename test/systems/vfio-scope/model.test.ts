@@ -187,6 +187,63 @@ describe('update_user_bitmap after -EFAULT (derived, 6.17-rc)', () => {
   });
 });
 
+describe('vfio_dma_rw sets the pages it touched (2c5af98592f6)', () => {
+  // An mdev-only container (no non-pinned group: the all-dirty fill would hide the count);
+  // pageSize 4: a 2-byte write at offset 7 touches pages 1 and 2.
+  const w = base({
+    iommuGroups: [],
+    devices: [{ id: 'mdev0', kind: 'mdev', group: 'e0', joiner: false, pinner: true }],
+    ops: { mdev0: [{ op: 'rw', dma: 'd0', off: 7, len: 2 }, { op: 'close' }] },
+  });
+  const order = ['mig', 'mdev0', 'mig', 'mig', 'mig'];
+  const params = defaults({ iommuGroups: 0, joins: 0, pageSize: '4', teardown: false });
+
+  it('fixed: bits 1..2 are set and the GET reports them', () => {
+    const { r, obs } = run(withWorkload(w), params, null, order);
+    expect(r.violation).toBeNull();
+    expect(obs('dma-rw')[0]).toMatchObject({ dev: 'mdev0', dma: 'd0', offset: 7, copied: 2, pgshift: 2, setStart: 1, setCount: 2 });
+    expect(obs('bitmap-report').filter((b) => b.dma === 'd0').map((b) => b.bits)).toEqual([[1, 2]]);
+  });
+
+  it('dma-rw-count: copied >> pgshift = 0 bits set; both pages lost (no-lost-dirty with dma-rw-exact off)', () => {
+    const exact = run(withWorkload(w), params, 'dma-rw-count', order);
+    expect(exact.r.violation?.monitor).toBe('dma-rw-exact');
+    expect(exact.r.violation?.message).toBe('vfio_dma_rw by mdev0 wrote 2 byte(s) at offset 7 of d0#1 (pages 1..2) but set bits none');
+    const lost = run(withWorkload(w, ['dma-rw-exact']), params, 'dma-rw-count', order);
+    expect(lost.r.violation?.monitor).toBe('no-lost-dirty');
+    expect(lost.r.violation?.message).toMatch(/page d0#1:1 \(dma d0\) written by mdev0 via dma_rw .* \(reported bits \[\] of 4\)/);
+  });
+});
+
+describe('detach of one of two groups sharing a domain (the refactor\'s early return)', () => {
+  // g0 and g1 share one domain, neither in pinned scope (num_non_pinned_groups 2); g0's device closes, the VMM detaches g0.
+  const w = base({
+    iommuGroups: ['g0', 'g1'],
+    emulatedGroups: [],
+    devices: [
+      { id: 'pdev0', kind: 'pdev', group: 'g0', joiner: false, pinner: false },
+      { id: 'pdev1', kind: 'pdev', group: 'g1', joiner: false, pinner: false },
+    ],
+    vmm: [{ op: 'detach', group: 'g0' }],
+    mig: [],
+    ops: { pdev0: [{ op: 'close' }], pdev1: [{ op: 'close' }] },
+  });
+  const order = ['pdev0', 'vmm'];
+  const params = defaults({ iommuGroups: 2, mdevs: 0, joins: 0, domainSharing: 'shared', vmmOps: 1, teardown: false });
+
+  it('fixed: the domain stays for g1 and num_non_pinned_groups goes 2 -> 1', () => {
+    const { r, obs } = run(withWorkload(w), params, null, order);
+    expect(r.violation).toBeNull();
+    expect(obs('iommu-unlock').find((u) => u.op === 'vfio_iommu_type1_detach_group')).toMatchObject({ counter: 1, domains: 1 });
+  });
+
+  it('detach-early-return-skips-scope: the counter stays 2 with one group attached', () => {
+    const { r } = run(withWorkload(w), params, 'detach-early-return-skips-scope', order);
+    expect(r.violation?.monitor).toBe('scope-counter-exact');
+    expect(r.violation?.message).toMatch(/^num_non_pinned_groups is 2 when vfio_iommu_type1_detach_group releases iommu->lock, but 1 attached group\(s\) are not in pinned scope/);
+  });
+});
+
 describe('footprints, snapshots, determinism', () => {
   const configs: Params[] = [{}, { pinners: 'both', singleton: 'refuse-join', iommuGroups: 2, joins: 2 }, { scopeTracking: 'bool', singleton: 'reset-on-join', pinners: 'iommu', domainSharing: 'per-group', iommuGroups: 2, vmmOps: 4 }, { iommuGroups: 0, mdevs: 2, scopeTracking: 'walk' }];
   for (const over of configs) {
