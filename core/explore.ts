@@ -45,6 +45,8 @@ export interface ExploreOptions {
   maxStates?: number;
   /** dfs: branch on the workload's draws too (default: the workload comes from the run seed). */
   branchWorkload?: boolean;
+  /** Shrink the first violation (default true; benchmarks counting runs to a bug turn it off). */
+  shrink?: boolean;
   /** This shard of the exploration (index from 0): a contiguous part of the runs (sampling) or of the subtrees (dfs). */
   shard?: { index: number; count: number };
 }
@@ -284,7 +286,7 @@ export function shrunkViolation(o: ExploreOptions, failing: { run: number; resul
   const t = { scenario: o.scenario, params: o.params, bug: o.bug, maxSteps: o.maxSteps };
   // Shrinking replays inline: a replayable mode's trace is inline's, so the shrunk schedule holds
   // for both. A run whose threads raced freely cannot be replayed: keep it as found.
-  const s = !(o.replayable ?? replayable(o.scenario, o.mode ?? 'inline')) ? { schedule: failing.result.schedule, result: failing.result, attempts: 0 } : shrink(t, failing.result.schedule, v.monitor);
+  const s = o.shrink === false || !(o.replayable ?? replayable(o.scenario, o.mode ?? 'inline')) ? { schedule: failing.result.schedule, result: failing.result, attempts: 0 } : shrink(t, failing.result.schedule, v.monitor);
   const sv = s.result.violation!;
   return {
     run: failing.run,
