@@ -17,6 +17,7 @@
 import { assign, enqueueActions, setup } from 'xstate';
 import { type Enqueue, effectActions } from '../../../core/model/effects.ts';
 import { defineKind } from '../../../core/model/kind.ts';
+import { withoutStatistics } from './canonical.ts';
 import { type PageRequest, type PageResponse, needsResponse } from './types.ts';
 
 export interface AwaitedGroup {
@@ -258,4 +259,6 @@ export const deviceKind = defineKind({
     }
     return out;
   },
+  // `markers` also numbers the Stop Markers' reqIds: a name, like the mm's next VMA id.
+  canonical: (snap) => withoutStatistics(snap, ['responses', 'failures', 'markers']),
 });

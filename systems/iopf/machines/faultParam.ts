@@ -19,6 +19,7 @@
 import { assign, enqueueActions, setup } from 'xstate';
 import { type Enqueue, effectActions } from '../../../core/model/effects.ts';
 import { defineKind } from '../../../core/model/kind.ts';
+import { withoutStatistics } from './canonical.ts';
 import { type IopfGroup, type PageRequest, type RespCode, domainName, responseFor } from './types.ts';
 
 export interface PendingGroup {
@@ -409,4 +410,12 @@ export const faultParamKind = defineKind({
     const allocFail = ports.data.fault(`kzalloc:${self}:${what}`, Number(ports.params.allocFailRate));
     return { ...event, allocFail };
   },
+  footprint(snap, event) {
+    const c = snap.context;
+    if (event.type === 'QUEUE_REMOVE_DEVICE') return { locks: [c.queueLock, c.paramLock, c.lock] };
+    if (event.type === 'DISCARD_PARTIAL') return { locks: [c.queueLock, c.lock] };
+    // Every other path takes fault_param->lock, or waits for it to be free (accepts).
+    return { locks: [c.lock] };
+  },
+  canonical: (snap) => withoutStatistics(snap, ['lookupSteps']),
 });

@@ -22,6 +22,7 @@
 import { assign, enqueueActions, setup } from 'xstate';
 import { effectActions } from '../../../core/model/effects.ts';
 import { defineKind, guard } from '../../../core/model/kind.ts';
+import { withoutStatistics } from './canonical.ts';
 import { type PageRequest, type PageResponse, needsResponse, responseFor } from './types.ts';
 
 export interface IommuContext {
@@ -217,4 +218,5 @@ export const iommuKind = defineKind({
     }
     return true;
   },
+  canonical: (snap) => withoutStatistics(snap, ['overflows', 'maxOccupancy']),
 });

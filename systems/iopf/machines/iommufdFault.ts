@@ -17,6 +17,7 @@
 import { assign, enqueueActions, setup } from 'xstate';
 import { type Enqueue, effectActions } from '../../../core/model/effects.ts';
 import { defineKind, guard } from '../../../core/model/kind.ts';
+import { withoutStatistics } from './canonical.ts';
 import type { IopfGroup, RespCode } from './types.ts';
 
 export const FAULT_MUTEX = 'fault->mutex';
@@ -241,4 +242,23 @@ export const iommufdFaultKind = defineKind({
     if (event.type !== 'COPY_TO_USER') return event;
     return { ...event, efault: ports.data.fault(`copy_to_user:${self}`, Number(ports.params.userFaultRate)) };
   },
+  footprint(snap, event) {
+    switch (event.type) {
+      case 'DELIVER':
+        return { locks: [deliverLock(guard(snap, 'deliverUnderSpinlock'))] };
+      case 'IDEV_DETACHED':
+      case 'FENCE':
+        return {};
+      // read() fetches from the deliver list under the mutex; the copy drops the mutex and, on
+      // -EFAULT, puts the group back under the spinlock; auto-response takes both.
+      case 'READ':
+      case 'COPY_TO_USER':
+      case 'AUTO_RESPONSE':
+        return { locks: [FAULT_MUTEX, FAULT_SPINLOCK] };
+      // write() and destroy (and anything reaching a destroyed object) wait for the mutex.
+      default:
+        return { locks: [FAULT_MUTEX] };
+    }
+  },
+  canonical: (snap) => withoutStatistics(snap, ['delivered', 'rejected']),
 });

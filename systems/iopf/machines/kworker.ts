@@ -14,6 +14,7 @@
  */
 import { assign, enqueueActions, setup } from 'xstate';
 import { type FaultOptions, type FaultState, type FaultStatus, startFault } from '../../../kernel/mm/handleMmFault.ts';
+import { MMAP_LOCK } from '../../../kernel/mm/plainMemory.ts';
 import { MM, type MmState } from '../../../kernel/mm/state.ts';
 import { effectActions } from '../../../core/model/effects.ts';
 import { defineKind, guard } from '../../../core/model/kind.ts';
@@ -132,6 +133,14 @@ export const kworkerKind = defineKind({
     const c = snap.context;
     if (event.type !== 'FAULT_STEP' || !c.fault) return event;
     return { type: 'FAULT_STEP', next: ports.shared<MmState>(MM).faults.step(self, c.fault, faultOptions(snap)) };
+  },
+  footprint(snap, event) {
+    const phase = snap.context.fault?.phase;
+    if (event.type !== 'FAULT_STEP' || !phase) return {};
+    // Taking mmap_lock for read (tested by offers) and dropping it; free mode's step runs them all.
+    const takesLock = (phase === 'lock' || phase === 'unlock' || phase === 'running') && !guard(snap, 'skipsMmapLock');
+    // The lookup only walks the VMA tree; the others change mm_users or the page table.
+    return { locks: takesLock ? [MMAP_LOCK] : [], ...(phase === 'lookup' ? { reads: [MM] } : { writes: [MM] }) };
   },
 });
 

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { initialTransition, transition } from 'xstate';
 import { deviceKind, deviceMachine } from '../../../systems/iopf/machines/device.ts';
-import { faultParamMachine } from '../../../systems/iopf/machines/faultParam.ts';
+import { faultParamKind, faultParamMachine } from '../../../systems/iopf/machines/faultParam.ts';
 import { iommuKind, iommuMachine } from '../../../systems/iopf/machines/iommu.ts';
 import type { PageRequest } from '../../../systems/iopf/machines/types.ts';
 import { pageReq } from '../../helpers.ts';
@@ -154,5 +154,22 @@ describe('device', () => {
     expect(s.value).toBe('priDisabled');
     expect(s.context.outstanding).toBe(0);
     expect(deviceKind.offers(s, view)).toEqual([]);
+  });
+});
+
+describe('canonical forms (world hash)', () => {
+  const bump = <S extends { context: object }>(s: S, field: string, value: unknown): S => ({ ...s, context: { ...s.context, [field]: value } });
+
+  it('leave the statistics out and keep the rest', () => {
+    const [s] = transition(faultParamMachine, fp(), { type: 'REPORT_FAULT', fault: req(0, 1, false) });
+    expect(faultParamKind.canonical!(bump(s, 'lookupSteps', 99))).toEqual(faultParamKind.canonical!(s));
+    expect(faultParamKind.canonical!(bump(s, 'partial', []))).not.toEqual(faultParamKind.canonical!(s));
+    expect(faultParamKind.canonical!(s)).toEqual(['idle', expect.not.objectContaining({ lookupSteps: 0 })]);
+    const d = initialTransition(deviceMachine, { id: 'dev0', iommu: 'iommu', driver: 'drv.dev0', pasid: 1, script: [], limit: 8, unplugAfter: null, stopMode: 'wait' })[0];
+    expect(deviceKind.canonical!(bump(bump(d, 'responses', 5), 'failures', 2))).toEqual(deviceKind.canonical!(d));
+    expect(deviceKind.canonical!(bump(d, 'outstanding', 1))).not.toEqual(deviceKind.canonical!(d));
+    const i = initialTransition(iommuMachine, { id: 'iommu', depth: 1, faultParams: {}, drivers: {} })[0];
+    expect(iommuKind.canonical!(bump(bump(i, 'overflows', 3), 'maxOccupancy', 1))).toEqual(iommuKind.canonical!(i));
+    expect(iommuKind.canonical!(bump(i, 'pro', true))).not.toEqual(iommuKind.canonical!(i));
   });
 });
