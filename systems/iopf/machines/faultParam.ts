@@ -18,6 +18,7 @@
  */
 import { assign, enqueueActions, setup } from 'xstate';
 import { type Enqueue, effectActions } from '../../../core/model/effects.ts';
+import { iopfObservation } from '../observations.ts';
 import { defineKind } from '../../../core/model/kind.ts';
 import { withoutStatistics } from './canonical.ts';
 import { type IopfGroup, type PageRequest, type RespCode, domainName, responseFor } from './types.ts';
@@ -102,20 +103,20 @@ function groupResponse(c: FaultParamContext, enqueue: Enqueue, check: Check, gro
 
 /** Drop one reference on the fault parameter; the last one frees it (kfree_rcu). */
 function putParam(c: FaultParamContext, enqueue: Enqueue, users: number, by: string): number {
-  if (users - 1 === 0) enqueue({ type: 'observe', params: { what: 'free', obj: objOf(c), by } });
+  if (users - 1 === 0) enqueue({ type: 'observe', params: iopfObservation('free', { obj: objOf(c), by }) });
   return users - 1;
 }
 
 /** iopf_free_group(): free the partials and the group, then put the group's reference. */
 function freeGroup(c: FaultParamContext, enqueue: Enqueue, group: IopfGroup, users: number): number {
-  enqueue({ type: 'observe', params: { what: 'free', obj: group.gid, by: 'iopf_free_group' } });
+  enqueue({ type: 'observe', params: iopfObservation('free', { obj: group.gid, by: 'iopf_free_group' }) });
   return putParam(c, enqueue, users, 'iopf_put_dev_fault_param');
 }
 
 /** Every path dereferences the fault parameter: the heap monitor sees each use. */
 const useParam = {
   type: 'observe' as const,
-  params: ({ context, event }: { context: FaultParamContext; event: { type: string } }) => ({ what: 'use', obj: objOf(context), by: event.type }),
+  params: ({ context, event }: { context: FaultParamContext; event: { type: string } }) => iopfObservation('use', { obj: objOf(context), by: event.type }),
 };
 
 const E = (enqueue: unknown) => enqueue as Enqueue;
@@ -133,18 +134,18 @@ export const faultParamMachine = setup({
       const f = event.fault;
       if (!c.linked) {
         // WARN_ON(!iopf_param): the fault is dropped.
-        enqueue({ type: 'observe', params: { what: 'report-nodev', reqId: f.reqId } });
+        enqueue({ type: 'observe', params: iopfObservation('report-nodev', { reqId: f.reqId }) });
         return;
       }
       if (f.kind !== 'page-req') {
-        enqueue({ type: 'observe', params: { what: 'report-eopnotsupp', reqId: f.reqId } });
+        enqueue({ type: 'observe', params: iopfObservation('report-eopnotsupp', { reqId: f.reqId }) });
         return;
       }
-      enqueue({ type: 'observe', params: { what: 'might-sleep', path: 'kzalloc(GFP_KERNEL)' } });
+      enqueue({ type: 'observe', params: iopfObservation('might-sleep', { path: 'kzalloc(GFP_KERNEL)' }) });
       if (!f.last) {
         if (event.allocFail) {
           // report_partial_fault(): kzalloc failed, the request is lost (dev_err).
-          enqueue({ type: 'observe', params: { what: 'partial-lost', reqId: f.reqId, dev: f.dev, grpid: f.grpid } });
+          enqueue({ type: 'observe', params: iopfObservation('partial-lost', { reqId: f.reqId, dev: f.dev, grpid: f.grpid }) });
           return;
         }
         enqueue({ type: 'lock', params: { lock: c.lock, path: 'report_partial_fault' } });
@@ -154,7 +155,7 @@ export const faultParamMachine = setup({
         if (!c.deferred && handle?.handler === 'sva') {
           // Non-deferred: handle this partial now; the group answers later.
           const group: IopfGroup = { gid: `prefault:${f.reqId}`, dev: c.dev, faults: [f], abort: false, prefault: true, domain: domainName(c.dev, f.pasid, handle.gen) };
-          enqueue({ type: 'observe', params: { what: 'alloc', obj: group.gid } });
+          enqueue({ type: 'observe', params: iopfObservation('alloc', { obj: group.gid }) });
           enqueue({ type: 'send', params: { to: c.wq, type: 'QUEUE_WORK', payload: { group } } });
           enqueue(assign({ users: c.users + 1 }));
         }
@@ -176,8 +177,8 @@ export const faultParamMachine = setup({
         group.skip = moved.filter((m) => c.prefaulted[m.reqId] === 'SUCCESS').map((m) => m.reqId);
         if (moved.some((m) => c.prefaulted[m.reqId] === 'INVALID')) group.preset = 'INVALID';
       }
-      enqueue({ type: 'observe', params: { what: 'group-assembled', gid, dev: c.dev, grpid: f.grpid, reqIds: group.faults.map((x) => x.reqId) } });
-      enqueue({ type: 'observe', params: { what: 'alloc', obj: gid } });
+      enqueue({ type: 'observe', params: iopfObservation('group-assembled', { gid, dev: c.dev, grpid: f.grpid, reqIds: group.faults.map((x) => x.reqId) }) });
+      enqueue({ type: 'observe', params: iopfObservation('alloc', { obj: gid }) });
       enqueue(
         assign({
           partial: kept,
@@ -196,9 +197,10 @@ export const faultParamMachine = setup({
       const last = group.faults[group.faults.length - 1];
       const handle = last.pasidValid ? c.handles[last.pasid] : undefined;
       if (!group.abort && handle) {
-        const bound: IopfGroup = { ...group, domain: domainName(c.dev, last.pasid, handle.gen) };
-        enqueue({ type: 'observe', params: { what: 'attach-handle', gid: group.gid, dev: c.dev, pasid: last.pasid, gen: handle.gen, bonds: group.faults.map((f) => f.bond) } });
-        enqueue({ type: 'observe', params: { what: 'use', obj: bound.domain, by: 'iommu_attach_handle_get' } });
+        const domain = domainName(c.dev, last.pasid, handle.gen);
+        const bound: IopfGroup = { ...group, domain };
+        enqueue({ type: 'observe', params: iopfObservation('attach-handle', { gid: group.gid, dev: c.dev, pasid: last.pasid, gen: handle.gen, bonds: group.faults.map((f) => f.bond) }) });
+        enqueue({ type: 'observe', params: iopfObservation('use', { obj: domain, by: 'iommu_attach_handle_get' }) });
         if (handle.handler === 'sva') {
           // iommu_sva_iopf_handler(): queue_work(); the work owns the group now.
           enqueue({ type: 'send', params: { to: c.wq, type: 'QUEUE_WORK', payload: { group: bound } } });
@@ -239,7 +241,7 @@ export const faultParamMachine = setup({
       const order = check('discardTakesQueueLockFirst') ? [c.queueLock, c.lock] : [c.lock, c.queueLock];
       for (const l of order) enqueue({ type: 'lock', params: { lock: l, path } });
       if (c.partial.length > 0) {
-        enqueue({ type: 'observe', params: { what: 'partial-discarded', dev: c.dev, reqIds: c.partial.map((p) => p.reqId) } });
+        enqueue({ type: 'observe', params: iopfObservation('partial-discarded', { dev: c.dev, reqIds: c.partial.map((p) => p.reqId) }) });
       }
       enqueue(assign({ partial: [] }));
       for (const l of [...order].reverse()) enqueue({ type: 'unlock', params: { lock: l, path } });
@@ -250,7 +252,7 @@ export const faultParamMachine = setup({
       enqueue({ type: 'lock', params: { lock: c.paramLock, path } });
       enqueue({ type: 'lock', params: { lock: c.lock, path } });
       if (c.partial.length > 0) {
-        enqueue({ type: 'observe', params: { what: 'partial-discarded', dev: c.dev, reqIds: c.partial.map((p) => p.reqId) } });
+        enqueue({ type: 'observe', params: iopfObservation('partial-discarded', { dev: c.dev, reqIds: c.partial.map((p) => p.reqId) }) });
       }
       // Before 0095bf83554f outstanding requests were not acknowledged here.
       const answer = check('removalAnswersPending');
@@ -264,7 +266,7 @@ export const faultParamMachine = setup({
       // Drop the reference owned by iopf_queue_add_device(); groups still hold theirs.
       let users = putParam(c, E(enqueue), c.users, path);
       if (!check('refcountsParam') && users > 0) {
-        enqueue({ type: 'observe', params: { what: 'free', obj: objOf(c), by: `${path} (kfree)` } });
+        enqueue({ type: 'observe', params: iopfObservation('free', { obj: objOf(c), by: `${path} (kfree)` }) });
         users = 0;
       }
       enqueue(assign({ partial: [], pending: answer ? [] : c.pending, linked: false, users }));
@@ -278,13 +280,13 @@ export const faultParamMachine = setup({
       const handles = { ...c.handles };
       delete handles[event.pasid];
       // The domain (and with SVA the mm bond) goes away with its last attachment.
-      if (h) enqueue({ type: 'observe', params: { what: 'free', obj: domainName(c.dev, event.pasid, h.gen), by: 'iommu_detach_device_pasid' } });
+      if (h) enqueue({ type: 'observe', params: iopfObservation('free', { obj: domainName(c.dev, event.pasid, h.gen), by: 'iommu_detach_device_pasid' }) });
       enqueue(assign({ handles }));
       enqueue({ type: 'send', params: { to: event.driver, type: 'HANDLE_DETACHED', payload: {} } });
     }),
     attachHandle: enqueueActions(({ context: c, event, enqueue }) => {
       if (event.type !== 'ATTACH_HANDLE') return;
-      enqueue({ type: 'observe', params: { what: 'alloc', obj: domainName(c.dev, event.pasid, event.gen) } });
+      enqueue({ type: 'observe', params: iopfObservation('alloc', { obj: domainName(c.dev, event.pasid, event.gen) }) });
       enqueue(assign({ handles: { ...c.handles, [event.pasid]: { gen: event.gen, handler: event.handler } } }));
       enqueue({ type: 'send', params: { to: event.driver, type: 'HANDLE_ATTACHED', payload: {} } });
     }),

@@ -21,6 +21,7 @@
  */
 import { assign, enqueueActions, setup } from 'xstate';
 import { effectActions } from '../../../core/model/effects.ts';
+import { iopfObservation } from '../observations.ts';
 import { defineKind, guard } from '../../../core/model/kind.ts';
 import { withoutStatistics } from './canonical.ts';
 import { type PageRequest, type PageResponse, needsResponse, responseFor } from './types.ts';
@@ -79,12 +80,12 @@ export const iommuMachine = setup({
       if (event.type !== 'PAGE_REQ') return;
       const req = event.req;
       if (c.released.includes(req.dev)) {
-        enqueue({ type: 'observe', params: { what: 'prq-dropped', reason: 'pri-disabled', reqId: req.reqId, dev: req.dev } });
+        enqueue({ type: 'observe', params: iopfObservation('prq-dropped', { reason: 'pri-disabled', reqId: req.reqId, dev: req.dev }) });
         return;
       }
       if (req.transport === 'pri' && (c.pro || c.prq.length >= c.depth)) {
         enqueue(assign({ pro: true, overflows: c.overflows + 1 }));
-        enqueue({ type: 'observe', params: { what: 'prq-dropped', reason: 'overflow', reqId: req.reqId, dev: req.dev, grpid: req.grpid } });
+        enqueue({ type: 'observe', params: iopfObservation('prq-dropped', { reason: 'overflow', reqId: req.reqId, dev: req.dev, grpid: req.grpid }) });
         if (needsResponse(req)) {
           const resp: PageResponse = { ...responseFor(req, 'SUCCESS'), auto: true };
           enqueue({ type: 'send', params: { to: req.dev, type: 'PAGE_RESPONSE', payload: { resp } } });
@@ -93,14 +94,14 @@ export const iommuMachine = setup({
       }
       const prq = [...c.prq, req];
       enqueue(assign({ prq, maxOccupancy: Math.max(c.maxOccupancy, prq.length) }));
-      enqueue({ type: 'observe', params: { what: 'prq-occupancy', n: prq.length, depth: c.depth } });
+      enqueue({ type: 'observe', params: iopfObservation('prq-occupancy', { n: prq.length, depth: c.depth }) });
     }),
     serviceHead: enqueueActions(({ context: c, enqueue, check }) => {
       const [head, ...rest] = c.prq;
       enqueue(assign({ prq: rest }));
       if (head.kind === 'stop-marker' && check('dropsStopMarkers')) {
         // "Drop Stop Marker message. No need for a response."
-        enqueue({ type: 'observe', params: { what: 'stop-marker-dropped', reqId: head.reqId, dev: head.dev } });
+        enqueue({ type: 'observe', params: iopfObservation('stop-marker-dropped', { reqId: head.reqId, dev: head.dev }) });
         return;
       }
       let fault = head;

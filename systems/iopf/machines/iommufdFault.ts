@@ -16,6 +16,7 @@
  */
 import { assign, enqueueActions, setup } from 'xstate';
 import { type Enqueue, effectActions } from '../../../core/model/effects.ts';
+import { iopfObservation } from '../observations.ts';
 import { defineKind, guard } from '../../../core/model/kind.ts';
 import { withoutStatistics } from './canonical.ts';
 import type { IopfGroup, RespCode } from './types.ts';
@@ -102,14 +103,14 @@ export const iommufdFaultMachine = setup({
         enqueue({ type: 'send', params: { to: c.vmm, type: 'READ_EMPTY', payload: {} } });
         return;
       }
-      enqueue({ type: 'observe', params: { what: 'might-sleep', path: 'xa_alloc(GFP_KERNEL)', thread: VMM_THREAD } });
+      enqueue({ type: 'observe', params: iopfObservation('might-sleep', { path: 'xa_alloc(GFP_KERNEL)', thread: VMM_THREAD }) });
       const cookie = c.nextCookie;
       enqueue(assign({ deliver: rest, response: { ...c.response, [cookie]: group }, nextCookie: cookie + 1, reading: { cookie, group } }));
     }),
     copyOut: enqueueActions(({ context: c, event, enqueue }) => {
       if (event.type !== 'COPY_TO_USER' || !c.reading) return;
       const { cookie, group } = c.reading;
-      enqueue({ type: 'observe', params: { what: 'might-fault', path: 'copy_to_user', thread: VMM_THREAD } });
+      enqueue({ type: 'observe', params: iopfObservation('might-fault', { path: 'copy_to_user', thread: VMM_THREAD }) });
       if (event.efault) {
         // -EFAULT: xa_erase() and put the group back at the head of the deliver list.
         const response = { ...c.response };
@@ -128,10 +129,10 @@ export const iommufdFaultMachine = setup({
       if (event.type !== 'WRITE') return;
       const path = 'iommufd_fault_fops_write';
       lock(E(enqueue), FAULT_MUTEX, path, VMM_THREAD);
-      enqueue({ type: 'observe', params: { what: 'might-fault', path: 'copy_from_user', thread: VMM_THREAD } });
+      enqueue({ type: 'observe', params: iopfObservation('might-fault', { path: 'copy_from_user', thread: VMM_THREAD }) });
       const group = c.response[event.cookie];
       if (!group) {
-        enqueue({ type: 'observe', params: { what: 'write-rejected', cookie: event.cookie } });
+        enqueue({ type: 'observe', params: iopfObservation('write-rejected', { cookie: event.cookie }) });
         enqueue(assign({ rejected: c.rejected + 1 }));
       } else {
         const response = { ...c.response };
@@ -161,13 +162,13 @@ export const iommufdFaultMachine = setup({
       const table = Object.values(c.response);
       enqueue({
         type: 'observe',
-        params: { what: 'destroy', owner: c.id, holds: ['fault->response (xarray)', 'fault->mutex', ...c.deliver.map((g) => g.gid), ...table.map((g) => g.gid)] },
+        params: iopfObservation('destroy', { owner: c.id, holds: ['fault->response (xarray)', 'fault->mutex', ...c.deliver.map((g) => g.gid), ...table.map((g) => g.gid)] }),
       });
       answerInvalid(c, E(enqueue), skipResponse ? c.deliver : [...c.deliver, ...table]);
-      for (const g of skipResponse ? c.deliver : [...c.deliver, ...table]) enqueue({ type: 'observe', params: { what: 'release', obj: g.gid } });
+      for (const g of skipResponse ? c.deliver : [...c.deliver, ...table]) enqueue({ type: 'observe', params: iopfObservation('release', { obj: g.gid }) });
       if (!skipResponse) {
-        enqueue({ type: 'observe', params: { what: 'release', obj: 'fault->response (xarray)' } });
-        enqueue({ type: 'observe', params: { what: 'release', obj: 'fault->mutex' } });
+        enqueue({ type: 'observe', params: iopfObservation('release', { obj: 'fault->response (xarray)' }) });
+        enqueue({ type: 'observe', params: iopfObservation('release', { obj: 'fault->mutex' }) });
       }
       enqueue(assign({ deliver: [], response: skipResponse ? c.response : {} }));
     }),
@@ -220,8 +221,8 @@ export const iommufdFaultMachine = setup({
     },
     destroyed: {
       // Anything reaching a destroyed fault object touches freed memory.
-      on: { '*': { actions: { type: 'observe', params: ({ context, event }) => ({ what: 'use', obj: `${context.id}`, by: event.type }) } } },
-      entry: { type: 'observe', params: ({ context }) => ({ what: 'free', obj: `${context.id}`, by: 'iommufd_fault_destroy' }) },
+      on: { '*': { actions: { type: 'observe', params: ({ context, event }) => iopfObservation('use', { obj: `${context.id}`, by: event.type }) } } },
+      entry: { type: 'observe', params: ({ context }) => iopfObservation('free', { obj: `${context.id}`, by: 'iommufd_fault_destroy' }) },
     },
   },
 });

@@ -17,6 +17,7 @@ import { type FaultOptions, type FaultState, type FaultStatus, startFault } from
 import { MMAP_LOCK } from '../../../kernel/mm/plainMemory.ts';
 import { MM, type MmState } from '../../../kernel/mm/state.ts';
 import { effectActions } from '../../../core/model/effects.ts';
+import { iopfObservation } from '../observations.ts';
 import { defineKind, guard } from '../../../core/model/kind.ts';
 import type { IopfGroup } from './types.ts';
 
@@ -59,8 +60,8 @@ export const kworkerMachine = setup({
     }),
     advance: enqueueActions(({ context: c, event, enqueue }) => {
       if (event.type !== 'FAULT_STEP' || !event.next || !c.group) return;
-      enqueue({ type: 'observe', params: { what: 'use', obj: c.group.gid, by: `${c.id}:handle_mm_fault` } });
-      if (c.group.domain) enqueue({ type: 'observe', params: { what: 'use', obj: c.group.domain, by: `${c.id}:iommu_sva_handle_mm` } });
+      enqueue({ type: 'observe', params: iopfObservation('use', { obj: c.group.gid, by: `${c.id}:handle_mm_fault` }) });
+      if (c.group.domain) enqueue({ type: 'observe', params: iopfObservation('use', { obj: c.group.domain, by: `${c.id}:iommu_sva_handle_mm` }) });
       const next = event.next;
       if (next.phase !== 'done') {
         enqueue(assign({ fault: next }));
@@ -76,7 +77,7 @@ export const kworkerMachine = setup({
     }),
     respond: enqueueActions(({ context: c, enqueue }) => {
       if (!c.group) return;
-      enqueue({ type: 'observe', params: { what: 'use', obj: c.group.gid, by: `${c.id}:iopf_group_response` } });
+      enqueue({ type: 'observe', params: iopfObservation('use', { obj: c.group.gid, by: `${c.id}:iopf_group_response` }) });
       const type = c.group.prefault ? 'PREFAULT_DONE' : 'GROUP_DONE';
       enqueue({ type: 'send', params: { to: c.faultParams[c.group.dev], type, payload: { group: c.group, status: c.status } } });
       enqueue({ type: 'send', params: { to: c.wq, type: 'KWORKER_IDLE', payload: { kworker: c.id } } });
