@@ -77,7 +77,7 @@ export const dirtyScenario: Scenario = {
     { name: 'writes', description: 'DMA accesses of the device', type: 'int', default: 6, min: 0, max: 32 },
     { name: 'readsFraction', description: 'share of the device accesses that are reads', type: 'number', default: 0.2, min: 0, max: 1 },
     { name: 'faultRate', description: 'probability that each table allocation, bitmap allocation or bitmap pin fails', type: 'number', default: 0.05, min: 0, max: 1 },
-    { name: 'getRetries', description: 'times the VMM asks again after a GET returns -EINVAL', type: 'int', default: 2, min: 0, max: 8 },
+    { name: 'getRetries', description: 'times the VMM asks again after a failed GET that cleared nothing it did not report (else it fails the migration)', type: 'int', default: 2, min: 0, max: 8 },
     { name: 'pageBytes', description: 'bytes per IOVA page (metrics only)', type: 'int', default: 4096, min: 1, max: 1 << 30 },
   ],
   bugs: dirtyBugs,

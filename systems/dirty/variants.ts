@@ -97,7 +97,7 @@ export const dirtyBugs: BugVariant[] = [
       'GET_DIRTY_BITMAP returns 0 when the walk failed: iommu_read_and_clear_dirty() discards the result of iova_bitmap_for_each(), so a range whose areas stop (an unmap took the lock first) or a failed re-pin of the user bitmap reads as "nothing dirty" for the part not walked',
     reference: 'derived, today\'s code: drivers/iommu/iommufd/io_pagetable.c iommu_read_and_clear_dirty() (return value of iova_bitmap_for_each dropped), iova_bitmap.c iova_bitmap_set() (6.11+, returns silently when advance_to fails)',
     params: { hotplug: true, layout: 'blocks' },
-    caughtBy: ['dirty-no-lost-write'],
+    caughtBy: ['dirty-no-lost-write', 'dirty-no-clear-pure'],
     provide: ioctls({ returnsWalkErrors: no }),
   },
   {

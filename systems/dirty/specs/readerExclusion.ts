@@ -31,7 +31,7 @@ export const readerExclusion: Monitor = {
               if (l.mode === 'read') st.readers.push(l.by);
               else st.writer = l.by;
             } else if (st.writer === l.by) st.writer = null;
-            else st.readers.splice(st.readers.indexOf(l.by), 1);
+            else if (st.readers.includes(l.by)) st.readers.splice(st.readers.indexOf(l.by), 1);
             continue;
           }
           const o = e.obs;
