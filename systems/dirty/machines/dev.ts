@@ -22,6 +22,7 @@ export const devKind = threadKind<DevLocal>({
   step: devStep,
   stateOf: stateOfPhase,
   constants: ['id', 'ops'],
+  statistics: ['fills'],
 });
 
 export function devInput(id: string, ops: DevOp[]): DevLocal {

@@ -43,6 +43,7 @@ export const hotplugKind = threadKind<IoctlLocal>({
   step: ioctlStep,
   stateOf: stateOfPhase,
   constants: ['id', 'ops', 'bitmapOffset', 'splitter', 'signalsDone'],
+  statistics: ['n'],
 });
 
 export function hotplugInput(id: string, ops: HotplugOp[], bitmapOffset: number, splitter: string, cfg: DirtyCfg): IoctlLocal {

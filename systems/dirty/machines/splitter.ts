@@ -21,6 +21,7 @@ export const splitterKind = threadKind<SplitLocal>({
   step: splitStep,
   stateOf: (l) => (l.phase === 'idle' ? 'idle' : 'split'),
   constants: ['id'],
+  statistics: ['n'],
 });
 
 export function splitterInput(id: string): SplitLocal {

@@ -154,6 +154,8 @@ export interface ThreadSpec<L extends ThreadLocal> {
   stateOf(local: L): string;
   /** Context fields no step changes (the workload, names): not copied, not in events. */
   constants: (keyof L & string)[];
+  /** Counters that only name things (ioctl ids, TLB fill numbers): left out of the world hash. */
+  statistics?: (keyof L & string)[];
 }
 
 /** The behaviours of a snapshot's machine (a variant's substitutions included). */
@@ -240,6 +242,11 @@ export function threadKind<L extends ThreadLocal>(spec: ThreadSpec<L>): ActorKin
       // The step's context: every field that may change (the constants stay as they are).
       for (const k of Object.keys(local)) if (!constant.has(k)) patch[k] = local[k];
       return { ...event, to: spec.stateOf(local as unknown as L), patch, fx: c.fx };
+    },
+    canonical(snap) {
+      const c = { ...(snap.context as Record<string, unknown>) };
+      for (const k of spec.statistics ?? []) delete c[k];
+      return [snap.value, c];
     },
     footprint(snap, event) {
       const l = snap.context as unknown as L;

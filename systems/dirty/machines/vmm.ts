@@ -46,6 +46,7 @@ export const vmmKind = threadKind<IoctlLocal>({
   step: ioctlStep,
   stateOf: stateOfPhase,
   constants: ['id', 'ops', 'bitmapOffset', 'splitter', 'signalsDone'],
+  statistics: ['n'],
 });
 
 export function vmmInput(id: string, ops: VmmOp[], bitmapOffset: number, splitter: string, cfg: DirtyCfg): IoctlLocal {

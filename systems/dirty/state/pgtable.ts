@@ -112,6 +112,11 @@ export class PgTableState implements SharedState {
     this.d = structuredClone(s as PgTableData);
   }
 
+  /** The tables; the allocation counter only names the next table. */
+  canonical(): unknown {
+    return this.d.tables;
+  }
+
   /** The live tables from the root, entry by entry ("B pa16 D", "T:T3", "-"), and the freed ones by id. */
   view(): unknown {
     const live: Record<string, { lvl: number; base: number; e: string[] }> = {};
