@@ -15,7 +15,9 @@
  * (BENCH_DIRTY_RUNS sets the runs per row of table 2, default 300).
  */
 import { fileURLToPath } from 'node:url';
-import { explore } from '../core/explore.ts';
+import { explore, exploreRange } from '../core/explore.ts';
+import { defaultParams } from '../core/params.ts';
+import { replaySchedule } from '../core/replayRun.ts';
 import { runOnce } from '../core/run.ts';
 import type { Params, Scenario } from '../core/model/scenario.ts';
 import type { Choice, DataDraw, Strategy } from '../core/strategies/strategy.ts';
@@ -167,6 +169,77 @@ export function migrationCosts(runs = Number(process.env.BENCH_DIRTY_RUNS ?? 300
   });
 }
 
+export interface FindRow {
+  variant: string;
+  strategy: string;
+  /** 1-based index of the first failing run (what `pagerace explore dirty --bug NAME --runs N --strategy S` finds), or null. */
+  runsToFind: number | null;
+  monitor: string | null;
+  /** The failing schedule replayed to the same monitor, step and message. */
+  replays: boolean;
+}
+
+/**
+ * Runs to find each variant, as `pagerace explore dirty --bug NAME --runs N` (seed 1, depth 3,
+ * max-steps 20000, the variant's params): random first, PCT when random finds nothing.
+ */
+export function variantRunsToFind(runs = 20000, only?: string[], onRow?: (r: FindRow) => void): FindRow[] {
+  const rows: FindRow[] = [];
+  for (const bug of dirtyScenario.bugs) {
+    if (only && !only.includes(bug.name)) continue;
+    const params = defaultParams(dirtyScenario, bug.name);
+    for (const strategy of ['random', 'pct'] as const) {
+      const o = { scenario: dirtyScenario, params, bug: bug.name, runs, seed: 1, strategy, depth: 3, maxSteps: 20000 };
+      const r = exploreRange(o, { from: 0, to: runs });
+      const v = r.failing?.result.violation;
+      let replays = false;
+      if (v) {
+        const again = replaySchedule({ scenario: dirtyScenario, params, bug: bug.name, maxSteps: 20000 }, r.failing!.result.schedule);
+        replays = again.violation?.monitor === v.monitor && again.violation?.step === v.step && again.violation?.message === v.message;
+      }
+      const row: FindRow = { variant: bug.name, strategy, runsToFind: v ? r.failing!.run + 1 : null, monitor: v?.monitor ?? null, replays };
+      onRow?.(row);
+      rows.push(row);
+      if (v) break;
+    }
+  }
+  return rows;
+}
+
+export interface CleanRow {
+  alternative: string;
+  strategy: string;
+  runs: number;
+  violations: number;
+  errored: number;
+  first: string | null;
+}
+
+/** The non-default design alternatives the fixed model must be clean under (docs/dirty.md). */
+export const CLEAN_ALTERNATIVES: [string, Params][] = [
+  ['split=recursive', { split: 'recursive' }],
+  ['split=straight', { split: 'straight' }],
+  ['split=recursive bbml=0', { split: 'recursive', bbml: 0 }],
+  ['split=recursive bbml=2', { split: 'recursive', bbml: 2 }],
+  ['split=straight bbml=2 flush=perBlock', { split: 'straight', bbml: 2, flush: 'perBlock' }],
+  ['split=recursive splitWhen=background', { split: 'recursive', splitWhen: 'background' }],
+  ['split=straight bbml=2 splitWhen=background splitLock=iova-read', { split: 'straight', bbml: 2, splitWhen: 'background', splitLock: 'iova-read' }],
+  ['split=recursive splitGuard=intended bbml=2 splitWhen=background', { split: 'recursive', splitGuard: 'intended', bbml: 2, splitWhen: 'background' }],
+  ['bitmap=chunked', { bitmap: 'chunked' }],
+  ['getRanges=subrange', { getRanges: 'subrange' }],
+  ['hugePages=false', { hugePages: false }],
+  ['tlbCachesDirty=false', { tlbCachesDirty: false }],
+  ['partialUnmap=true tableIgnoredBits=random', { partialUnmap: true, tableIgnoredBits: 'random' }],
+];
+
+/** The fixed model over `runs` runs of one alternative (as `pagerace explore dirty --set ...`). */
+export function cleanRuns(alternative: string, over: Params, runs: number, strategy: 'random' | 'pct' = 'pct'): CleanRow {
+  const params = { ...defaultParams(dirtyScenario, null), ...over };
+  const r = exploreRange({ scenario: dirtyScenario, params, bug: null, runs, seed: 1, strategy, depth: 3, maxSteps: 20000 }, { from: 0, to: runs });
+  const v = r.failing?.result.violation;
+  return { alternative, strategy, runs: r.runs, violations: v ? 1 : 0, errored: r.errored.length, first: v ? `run ${r.failing!.run}: ${v.monitor}: ${v.message}` : null };
+}
+
 /** Both tables as rows (what `npm run bench` prints). */
 export function dirtyCostTable(runs?: number): { split: SplitCostRow[]; migration: MigrationCostRow[] } {
   return { split: splitCosts(), migration: migrationCosts(runs) };
@@ -182,4 +255,18 @@ export function markdown(t: { split: SplitCostRow[]; migration: MigrationCostRow
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   console.log(markdown(dirtyCostTable()));
+  // BENCH_DIRTY_FIND=N: also runs-to-find per variant over N-run explorations, and the fixed model
+  // over N/10 PCT runs per alternative (20000 gives the issue's figures; slow).
+  const n = Number(process.env.BENCH_DIRTY_FIND ?? 0);
+  if (n > 0) {
+    console.log('\nRuns to find each variant (seed 1, depth 3; random, then PCT if random finds nothing):\n');
+    console.log('| variant | strategy | runs to find | monitor | replays |\n|---|---|---|---|---|');
+    variantRunsToFind(n, undefined, (r) => console.log(`| ${r.variant} | ${r.strategy} | ${r.runsToFind ?? `not in ${n}`} | ${r.monitor ?? '-'} | ${r.replays} |`));
+    console.log(`\nThe fixed model, ${n / 10} PCT runs per alternative:\n`);
+    console.log('| alternative | runs | violations | errored |\n|---|---|---|---|');
+    for (const [name, over] of CLEAN_ALTERNATIVES) {
+      const c = cleanRuns(name, over, n / 10);
+      console.log(`| ${name} | ${c.runs} | ${c.violations}${c.first ? ` (${c.first})` : ''} | ${c.errored} |`);
+    }
+  }
 }

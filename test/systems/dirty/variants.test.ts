@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { explore, exploreRange } from '../../../core/explore.ts';
 import { replaySchedule } from '../../../core/replayRun.ts';
 import { dirtyScenario } from '../../../systems/dirty/scenario.ts';
+import type { Params } from '../../../core/model/scenario.ts';
 import { dirtyParams } from './helpers.ts';
 
 /** Runs allowed to find each variant (random strategy, seed 1): all are found in a few. */
@@ -25,6 +26,22 @@ describe('dirty bug variants', () => {
       expect(again.violation?.monitor).toBe(v.monitor);
       expect(again.violation?.step).toBe(v.step);
       expect(again.violation?.message).toBe(v.message);
+    });
+  }
+
+  // Monitors that the loop above never sees first (another monitor catches their variant earlier):
+  // each alone, with every other monitor removed, still catches a variant that breaks what it guards.
+  const ALONE: [string, string, Params][] = [
+    ['dirty-clear-idempotent', 'visit-dirty-clears-copy', {}],
+    ['dirty-bounded-over-report', 'visit-dirty-nonleaf', { tableIgnoredBits: 'random' }],
+    ['no-use-after-free', 'split-race-does-not-exist', { bbml: 2 }],
+  ];
+  for (const [monitor, bug, over] of ALONE) {
+    it(`${monitor} alone catches ${bug} ${JSON.stringify(over)} within ${BUDGET} random runs`, () => {
+      const scenario = { ...dirtyScenario, monitors: dirtyScenario.monitors.filter((m) => m.name === monitor) };
+      const params = dirtyParams(over, bug);
+      const r = exploreRange({ scenario, params, bug, runs: BUDGET, seed: 1, strategy: 'random', depth: 3, maxSteps: 20000 }, { from: 0, to: BUDGET });
+      expect(r.failing?.result.violation?.monitor, `not found in ${BUDGET} runs`).toBe(monitor);
     });
   }
 
