@@ -7,7 +7,6 @@
 import type { QuiescenceView } from '../../core/model/monitor.ts';
 import type { ActorSpec, Params, Scenario } from '../../core/model/scenario.ts';
 import { lockdep } from '../../kernel/lockdep.ts';
-import { noUseAfterFree } from '../iopf/specs/noUseAfterFree.ts';
 import { cfgOf, devInput, devKind, hotplugInput, hotplugKind, splitterInput, splitterKind, vmmInput, vmmKind } from './machines/index.ts';
 import { dirtyObserver } from './metrics.ts';
 import {
@@ -19,6 +18,7 @@ import {
   clearIdempotent,
   noClearPure,
   noLostWrite,
+  noUseAfterFree,
   readerExclusion,
   serialized,
   terminates,

@@ -11,3 +11,4 @@ export * from './atomicTranslation.ts';
 export * from './allocFailSafe.ts';
 export * from './serialized.ts';
 export * from './terminates.ts';
+export * from './noUseAfterFree.ts';
