@@ -82,6 +82,11 @@ export class CpuCache implements SharedState {
     return this.s.tick;
   }
 
+  /** Advance the clock for an event that is ordered against cache accesses (a map, an unmap). */
+  advance(): number {
+    return ++this.s.tick;
+  }
+
   line(pfn: number): CacheLine | null {
     const c = this.s.pages[pfn];
     return c?.line ? { ...c.line } : null;

@@ -168,7 +168,7 @@ export class IommufdState implements SharedState {
 
   ioctlBegin(op: string): void {
     this.s.journals[this.e.actor] = { op, entries: {}, fault: null };
-    this.obs('ioctl-begin', { op, tick: this.cache.now() });
+    this.obs('ioctl-begin', { op, tick: this.cache.advance() });
   }
 
   ioctlEnd(op: string, rc: number): void {
@@ -327,7 +327,7 @@ export class IommufdState implements SharedState {
     p.npinned++;
     this.s.pinsTaken++;
     this.jr(`pin:${pfn}`, 1);
-    this.obs('pin', { pfn, pages: p.id, idx, countAfter: this.pinTable.count(pfn), tick: this.cache.now() });
+    this.obs('pin', { pfn, pages: p.id, idx, countAfter: this.pinTable.count(pfn), tick: this.cache.advance() });
     return pfn;
   }
 
@@ -359,7 +359,7 @@ export class IommufdState implements SharedState {
       line: this.cache.has(pfn) ? this.cache.line(pfn) : null,
       mappedBy,
       accessed,
-      tick: this.cache.now(),
+      tick: this.cache.advance(),
     });
   }
 
@@ -381,7 +381,7 @@ export class IommufdState implements SharedState {
     d.ptes[iova] = pte;
     this.jr(`pte:${d.id}@${iova}`, 1);
     const line = this.cache.has(pte.pfn) ? this.cache.line(pte.pfn) : null;
-    this.obs('iommu-map', { dom: d.id, nc: d.nc, iova, pfn: pte.pfn, pages: pte.p, idx: pte.idx, op: this.e.op, opStart: this.e.opStart, line, tick: this.cache.now() });
+    this.obs('iommu-map', { dom: d.id, nc: d.nc, iova, pfn: pte.pfn, pages: pte.p, idx: pte.idx, op: this.e.op, opStart: this.e.opStart, line, tick: this.cache.advance() });
     return 0;
   }
 
@@ -394,7 +394,7 @@ export class IommufdState implements SharedState {
     }
     delete d.ptes[iova];
     this.jr(`pte:${d.id}@${iova}`, -1);
-    this.obs('iommu-unmap', { dom: d.id, nc: d.nc, iova, pfn: pte.pfn, pages: pte.p, idx: pte.idx, tick: this.cache.now() });
+    this.obs('iommu-unmap', { dom: d.id, nc: d.nc, iova, pfn: pte.pfn, pages: pte.p, idx: pte.idx, tick: this.cache.advance() });
     return pte;
   }
 

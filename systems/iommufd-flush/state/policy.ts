@@ -62,7 +62,13 @@ export function seedCfr(st: IommufdState, area: Area, p: Pages): boolean {
   if (st.cfg.policy !== 'seed') return false;
   st.need(pagesMutex(p.id), `${p.id}.cache_flush_required`);
   const cfr = st.iopt(area.ioas).ncCnt > 0 && !p.flag;
-  if (cfr) p.flag = true;
+  if (cfr) {
+    p.flag = true;
+    // The flag stands for "these pages were flushed": a failed ioctl must not leave it behind
+    // (fail-atomic). per-fill's sticky bit is the opposite promise ("flush at unpin") and a
+    // failed fill may leave it set: over-flushing is safe.
+    st.journal(`${p.id}.cache_flush_required`, 1);
+  }
   return cfr;
 }
 

@@ -1,0 +1,147 @@
+/**
+ * The cost table of the iommufd-flush policies (--set policy=): one row per policy.
+ *  - S1..S6: the research note's canonical schedules (workload presets attach-map-unmap,
+ *    nc-after-map, two-nc, nc-late (S3'), copy-below, split-attach, access-detach), each run once
+ *    in order (always the first enabled step: a device DMAs as soon as it can, no faults, no random
+ *    CPU thread): flushes, and "/Nrb" the IOPTE readbacks (iommu_iova_to_phys) the policy needs.
+ *  - random: the default random workload over the same seeds for every policy, RUNS random-walk and
+ *    RUNS PCT runs, with costMode (the non-coherent monitors count instead of stopping the run):
+ *    flushes per pinned page, readbacks per run, and the violation counts (no-snoop reads of the
+ *    previous owner's data, first non-coherent maps over an old dirty line, lines older than the
+ *    last non-coherent unmap at the last unpin, skips where the page was not known flushed);
+ *  - firstViolation: over the same seeds with costMode off, how many runs each monitor stopped.
+ * Policies unclean by design (none = upstream today, seed = the v1 patch) are measured, not
+ * required clean; the four others must show zeros.
+ *
+ * `node --import tsx bench/iommufd-flush.ts` prints it (IFF_RUNS sets RUNS, default 2000).
+ */
+import { explore, exploreRange, strategyFor } from '../core/explore.ts';
+import { runOnce } from '../core/run.ts';
+import type { Params } from '../core/model/scenario.ts';
+import type { Strategy } from '../core/strategies/strategy.ts';
+import { flushScenario } from '../systems/iommufd-flush/scenario.ts';
+import { POLICIES, type Policy } from '../systems/iommufd-flush/types.ts';
+
+/** Always the first enabled step; no fault, data choices at their first value. */
+class InOrder implements Strategy {
+  readonly name = 'in-order';
+  newExecution(): void {}
+  choose(): number {
+    return 0;
+  }
+  chooseData(d: { n: number; p?: number; fault: boolean }): number {
+    if (d.p !== undefined) return d.p >= 1 ? 1 : 0;
+    return 0;
+  }
+}
+
+export const SCHEDULES: [string, string][] = [
+  ['S1', 'attach-map-unmap'],
+  ['S2', 'nc-after-map'],
+  ['S3', 'two-nc'],
+  ["S3'", 'nc-late'],
+  ['S4', 'copy-below'],
+  ['S5', 'split-attach'],
+  ['S6', 'access-detach'],
+];
+
+const defaults = (): Params => Object.fromEntries(flushScenario.parameters.map((p) => [p.name, p.default]));
+
+export interface CanonicalCell {
+  flushes: number;
+  readbacks: number;
+  pinnedPages: number;
+  dirtyAtMap: number;
+  dirtyAtUnpin: number;
+  staleReads: number;
+}
+
+/** One canonical schedule under one policy, in order. */
+export function canonical(policy: Policy, workload: string): CanonicalCell {
+  const params = { ...defaults(), policy, workload, cpuWriters: 0, allocFailRate: 0, gupFailRate: 0, costMode: true };
+  const r = runOnce({ scenario: flushScenario, params, bug: null, seed: 1, strategy: new InOrder(), maxSteps: 5000 });
+  if (r.error || r.violation) throw new Error(`${policy} ${workload}: ${r.error?.message ?? r.violation?.message}`);
+  const m = r.metrics;
+  return { flushes: m.flushes, readbacks: m.readbacks, pinnedPages: m.pinnedPages, dirtyAtMap: m.dirtyAtMap, dirtyAtUnpin: m.dirtyAtUnpin, staleReads: m.staleReads };
+}
+
+export interface CostRow {
+  policy: Policy;
+  /** Per canonical schedule: "flushes" or "flushes/readbacks rb", and the violations in brackets. */
+  schedules: Record<string, string>;
+  runs: number;
+  flushesPerPinnedPage: number;
+  readbacksPerRun: number;
+  staleReads: number;
+  dirtyAtMap: number;
+  dirtyAtUnpin: number;
+  badSkips: number;
+  /** Runs (of the same seeds, costMode off) stopped by each monitor. */
+  firstViolation: Record<string, number>;
+}
+
+export function iommufdFlushCosts(opts: { runs?: number; seed?: number } = {}): CostRow[] {
+  const runs = opts.runs ?? 2000;
+  const seed = opts.seed ?? 2026;
+  const rows: CostRow[] = [];
+  for (const policy of POLICIES) {
+    const schedules: Record<string, string> = {};
+    for (const [name, w] of SCHEDULES) {
+      const c = canonical(policy, w);
+      const v = c.dirtyAtMap + c.dirtyAtUnpin + c.staleReads;
+      schedules[name] = `${c.flushes}${c.readbacks ? `/${c.readbacks}rb` : ''}${v ? ` [${c.dirtyAtMap}m+${c.dirtyAtUnpin}u+${c.staleReads}r]` : ''}`;
+    }
+    const params = { ...defaults(), policy, costMode: true };
+    const sum = { flushes: 0, pinnedPages: 0, readbacks: 0, staleReads: 0, dirtyAtMap: 0, dirtyAtUnpin: 0, badSkips: 0, runs: 0 };
+    for (const strategy of ['random', 'pct'] as const) {
+      const r = explore({ scenario: flushScenario, params, bug: null, runs, seed, strategy, depth: 3, maxSteps: 5000 });
+      if (r.firstViolation) throw new Error(`${policy} (${strategy}, costMode): ${r.firstViolation.monitor}: ${r.firstViolation.message}`);
+      for (const k of Object.keys(sum) as (keyof typeof sum)[]) if (k !== 'runs') sum[k] += r.metrics[k] ?? 0;
+      sum.runs += r.runs;
+    }
+    const firstViolation: Record<string, number> = {};
+    const strict = { ...params, costMode: false };
+    for (const strategy of ['random', 'pct'] as const) {
+      // The same run seeds: a range stops at its first failing run; go on after it.
+      const o = { scenario: flushScenario, params: strict, bug: null, runs, seed, strategy, depth: 3, maxSteps: 5000 };
+      const strat = strategyFor(o);
+      for (let from = 0; from < runs; ) {
+        const r = exploreRange(o, { from, to: runs }, strat);
+        if (!r.failing) break;
+        const m = r.failing.result.violation!.monitor;
+        firstViolation[m] = (firstViolation[m] ?? 0) + 1;
+        from = r.next;
+      }
+    }
+    const r3 = (x: number) => Math.round(x * 1000) / 1000;
+    rows.push({
+      policy,
+      schedules,
+      runs: sum.runs,
+      flushesPerPinnedPage: r3(sum.flushes / Math.max(1, sum.pinnedPages)),
+      readbacksPerRun: r3(sum.readbacks / Math.max(1, sum.runs)),
+      staleReads: sum.staleReads,
+      dirtyAtMap: sum.dirtyAtMap,
+      dirtyAtUnpin: sum.dirtyAtUnpin,
+      badSkips: sum.badSkips,
+      firstViolation,
+    });
+  }
+  return rows;
+}
+
+export function formatCosts(rows: CostRow[]): string {
+  const heads = ['policy', ...SCHEDULES.map(([n]) => n), 'flush/pinned pg', 'rb/run', 'staleReads', 'dirtyAtMap', 'dirtyAtUnpin', 'badSkips', 'runs stopped (costMode off)'];
+  const lines = [heads, ...rows.map((r) => [r.policy, ...SCHEDULES.map(([n]) => r.schedules[n]), String(r.flushesPerPinnedPage), String(r.readbacksPerRun), String(r.staleReads), String(r.dirtyAtMap), String(r.dirtyAtUnpin), String(r.badSkips), Object.entries(r.firstViolation).map(([m, n]) => `${m} ${n}`).join(', ') || '0'])];
+  const w = heads.map((_, i) => Math.max(...lines.map((l) => l[i].length)));
+  return lines.map((l) => l.map((c, i) => c.padEnd(w[i])).join(' | ')).join('\n');
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const runs = Number(process.env.IFF_RUNS ?? 2000);
+  const t0 = process.hrtime.bigint();
+  const rows = iommufdFlushCosts({ runs });
+  console.log(`iommufd-flush costs: canonical schedules in order (flushes[/readbacks rb] [dirty-at-map m + dirty-at-unpin u + stale reads r]); random workload: ${runs} random + ${runs} PCT runs per policy, same seeds`);
+  console.log(formatCosts(rows));
+  console.log(`(${(Number(process.hrtime.bigint() - t0) / 1e9).toFixed(0)} s)`);
+}
