@@ -7,11 +7,12 @@
  */
 import type { LockKind } from '../../core/model/locks.ts';
 import type { ActorSnapshotView, QuiescenceView } from '../../core/model/monitor.ts';
-import type { ActorSpec, Params, Scenario } from '../../core/model/scenario.ts';
+import type { DataPort } from '../../core/model/kind.ts';
+import type { ActorSpec, Params, Scenario, WorldSpec } from '../../core/model/scenario.ts';
 import { CpuCache } from '../../kernel/cpuCache.ts';
 import { lockdep } from '../../kernel/lockdep.ts';
 import { accessKind, cpuKind, deviceKind, vmmKind } from './machines/index.ts';
-import type { VmmOp } from './machines/ops.ts';
+import type { FlushWorkload, VmmOp } from './machines/ops.ts';
 import {
   type NcState,
   failAtomic,
@@ -82,53 +83,7 @@ export const flushScenario: Scenario = {
     ioctlsComplete,
   ],
   build(p, _bug, data) {
-    const w = drawWorkload(p, data);
-    const userPfn = pfnLayout(String(p.pfnLayout), Number(p.pages));
-    const init = userPfn.map((pfn) => ({
-      pfn,
-      dirty: p.initDirty === 'all' ? true : p.initDirty === 'none' ? false : data.chance(`init:${pfn}:dirty`, 0.5),
-    }));
-    const maps = w.vmm.flat().filter((o: VmmOp) => o.op === 'map').length;
-    const maxPages = Math.max(1, maps);
-    const ioasCount = Math.max(Number(p.ioas), ...w.vmm.flat().map((o) => ('ioas' in o ? o.ioas + 1 : o.op === 'copy' ? o.dst.ioas + 1 : 1)));
-    const actors: ActorSpec[] = [];
-    // Devices first: in an in-order schedule a device DMAs as soon as it can.
-    w.dev.forEach((d, i) => actors.push({ id: `dev${i}`, kind: deviceKind, input: { id: `dev${i}`, dmaOps: d.dmaOps } }));
-    w.vmm.forEach((ops, i) => actors.push({ id: `vmm${i}`, kind: vmmKind, input: { id: `vmm${i}`, ops, maxPages } }));
-    w.access.forEach((ops, i) => actors.push({ id: `access${i}`, kind: accessKind, input: { id: `access${i}`, ops, maxPages } }));
-    w.cpu.forEach((ops, i) => actors.push({ id: `cpu${i}`, kind: cpuKind, input: { id: `cpu${i}`, ops } }));
-    const locks: { name: string; kind: LockKind }[] = [{ name: XA_LOCK, kind: 'spinlock' }];
-    for (let k = 0; k < ioasCount; k++) locks.push({ name: ioasMutex(k), kind: 'mutex' }, { name: domainsLock(k), kind: 'rwsem' }, { name: iovaLock(k), kind: 'rwsem' });
-    for (let i = 0; i < maxPages; i++) locks.push({ name: pagesMutex(`P${i}`), kind: 'mutex' });
-    const objects = new Set<string>([...w.access.map((_, i) => `access${i}`), ...w.vmm.flat().flatMap((o) => (o.op === 'attach' ? [o.hwpt] : o.op === 'destroy' ? [o.obj] : []))]);
-    for (const o of objects) locks.push({ name: destroyRwsem(o), kind: 'rwsem' });
-    const ids = actors.map((a) => a.id);
-    return {
-      actors,
-      locks,
-      shared: (env) => {
-        const cache = new CpuCache(CACHE, init);
-        const st = new IommufdState(
-          {
-            policy: String(p.policy) as Policy,
-            failNth: Number(p.failNth),
-            allocFailRate: Number(p.allocFailRate),
-            gupFailRate: Number(p.gupFailRate),
-            batchEntries: Number(p.batchEntries),
-            preferNcStorage: Boolean(p.preferNcStorage),
-            seedCntInside: Boolean(p.seedCntInside),
-            maxPages,
-            actors: ids,
-          },
-          env.locks,
-          cache,
-          userPfn,
-          ioasCount,
-          Boolean(p.disableLargePages),
-        );
-        return { states: [st, cache] };
-      },
-    };
+    return buildWorld(p, drawWorkload(p, data), data);
   },
   stepEstimate(p: Params) {
     if (p.workload !== 'random') return 60;
@@ -172,3 +127,56 @@ export const flushScenario: Scenario = {
     return t.pinnedPages ? { flushesPerPinnedPage: r2(t.flushes / t.pinnedPages) } : {};
   },
 };
+
+/**
+ * The world of one run for a workload (drawn, a preset, or hand-written: the same machines run
+ * it). `data` draws the initial cache state when initDirty=draw.
+ */
+export function buildWorld(p: Params, w: FlushWorkload, data: DataPort): WorldSpec {
+  const userPfn = pfnLayout(String(p.pfnLayout), Number(p.pages));
+  const init = userPfn.map((pfn) => ({
+    pfn,
+    dirty: p.initDirty === 'all' ? true : p.initDirty === 'none' ? false : data.chance(`init:${pfn}:dirty`, 0.5),
+  }));
+  const maps = w.vmm.flat().filter((o: VmmOp) => o.op === 'map').length;
+  const maxPages = Math.max(1, maps);
+  const ioasCount = Math.max(Number(p.ioas), ...w.vmm.flat().map((o) => ('ioas' in o ? o.ioas + 1 : o.op === 'copy' ? o.dst.ioas + 1 : 1)));
+  const actors: ActorSpec[] = [];
+  // Devices first: in an in-order schedule a device DMAs as soon as it can.
+  w.dev.forEach((d, i) => actors.push({ id: `dev${i}`, kind: deviceKind, input: { id: `dev${i}`, dmaOps: d.dmaOps } }));
+  w.vmm.forEach((ops, i) => actors.push({ id: `vmm${i}`, kind: vmmKind, input: { id: `vmm${i}`, ops, maxPages } }));
+  w.access.forEach((ops, i) => actors.push({ id: `access${i}`, kind: accessKind, input: { id: `access${i}`, ops, maxPages } }));
+  w.cpu.forEach((ops, i) => actors.push({ id: `cpu${i}`, kind: cpuKind, input: { id: `cpu${i}`, ops } }));
+  const locks: { name: string; kind: LockKind }[] = [{ name: XA_LOCK, kind: 'spinlock' }];
+  for (let k = 0; k < ioasCount; k++) locks.push({ name: ioasMutex(k), kind: 'mutex' }, { name: domainsLock(k), kind: 'rwsem' }, { name: iovaLock(k), kind: 'rwsem' });
+  for (let i = 0; i < maxPages; i++) locks.push({ name: pagesMutex(`P${i}`), kind: 'mutex' });
+  const objects = new Set<string>([...w.access.map((_, i) => `access${i}`), ...w.vmm.flat().flatMap((o) => (o.op === 'attach' ? [o.hwpt] : o.op === 'destroy' ? [o.obj] : []))]);
+  for (const o of objects) locks.push({ name: destroyRwsem(o), kind: 'rwsem' });
+  const ids = actors.map((a) => a.id);
+  return {
+    actors,
+    locks,
+    shared: (env) => {
+      const cache = new CpuCache(CACHE, init);
+      const st = new IommufdState(
+        {
+          policy: String(p.policy) as Policy,
+          failNth: Number(p.failNth),
+          allocFailRate: Number(p.allocFailRate),
+          gupFailRate: Number(p.gupFailRate),
+          batchEntries: Number(p.batchEntries),
+          preferNcStorage: Boolean(p.preferNcStorage),
+          seedCntInside: Boolean(p.seedCntInside),
+          maxPages,
+          actors: ids,
+        },
+        env.locks,
+        cache,
+        userPfn,
+        ioasCount,
+        Boolean(p.disableLargePages),
+      );
+      return { states: [st, cache] };
+    },
+  };
+}
