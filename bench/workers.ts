@@ -11,6 +11,7 @@ import { type ExploreOptions } from '../core/explore.ts';
 import { iopfScenario } from '../systems/iopf/scenario.ts';
 import { createBatchPool, exploreParallel } from '../workers/explore/parallel.ts';
 import { tuneV8ForExploration } from '../workers/v8flags.ts';
+import { defaultParams } from '../core/params.ts';
 
 export interface WorkersRow {
   workers: number;
@@ -33,7 +34,7 @@ export interface WorkersFigure {
 }
 
 export function benchOptions(runs: number): ExploreOptions {
-  const params = Object.fromEntries(iopfScenario.parameters.map((p) => [p.name, p.default]));
+  const params = defaultParams(iopfScenario);
   return { scenario: iopfScenario, params, bug: null, runs, seed: 1, strategy: 'random', depth: 3, maxSteps: 20000 };
 }
 

@@ -2,6 +2,7 @@
 import { scenarios } from '../systems/index.ts';
 import type { ParamSpec, ParamValue, Params, Scenario } from '../core/model/scenario.ts';
 import { fail } from './usage.ts';
+import { defaultParams } from '../core/params.ts';
 
 export function findScenario(name: string): Scenario {
   const s = scenarios[name];
@@ -15,11 +16,7 @@ export function findBug(s: Scenario, name: string | undefined): string | null {
   return name;
 }
 
-export function defaults(s: Scenario, bug: string | null): Params {
-  const p: Params = Object.fromEntries(s.parameters.map((x) => [x.name, x.default]));
-  const variant = s.bugs.find((b) => b.name === bug);
-  return { ...p, ...(variant?.params ?? {}) };
-}
+export const defaults = defaultParams;
 
 export function applySets(s: Scenario, base: Params, sets: string[]): Params {
   const p = { ...base };

@@ -1,6 +1,6 @@
 /**
  * Shrink a failing schedule: fewer injected faults (data choices the model drew as faults), then
- * fewer steps. A candidate is kept when
+ * fewer steps; never more faults than it started with. A candidate is kept when
  * a lenient replay of it still fails with the same monitor in no more steps; what is kept is the
  * schedule that run actually took, so it replays strictly.
  */
@@ -14,6 +14,13 @@ export interface ShrinkResult {
   attempts: number;
 }
 
+/** Injected faults a schedule carries. */
+export function injected(s: Schedule): number {
+  let n = 0;
+  for (const d of s.data) if (d.fault && d.value === 1) n++;
+  return n;
+}
+
 export function shrink(t: ReplayTarget, start: Schedule, monitor: string, budget = 300): ShrinkResult {
   let best = start;
   let bestRun = replaySchedule(t, start);
@@ -22,7 +29,9 @@ export function shrink(t: ReplayTarget, start: Schedule, monitor: string, budget
     if (attempts >= budget) return false;
     attempts++;
     const r = replaySchedule(t, cand, { lenient: true });
-    if (r.violation?.monitor !== monitor || r.steps > bestRun.steps) return false;
+    // A lenient replay draws fresh data where the recorded choices no longer fit: that can inject
+    // new faults, which a smaller repro must not have.
+    if (r.violation?.monitor !== monitor || r.steps > bestRun.steps || injected(r.schedule) > injected(best)) return false;
     const strict = replaySchedule(t, r.schedule);
     if (strict.violation?.monitor !== monitor) return false;
     best = r.schedule;

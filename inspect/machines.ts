@@ -6,9 +6,10 @@
  */
 import type { AnyStateMachine } from 'xstate';
 import { seededData } from '../core/dataSource.ts';
+import { defaultParams } from '../core/params.ts';
 import type { ActorKind } from '../core/model/kind.ts';
 import { scenarios } from '../systems/index.ts';
-import type { Params, Scenario } from '../core/model/scenario.ts';
+import type { Scenario } from '../core/model/scenario.ts';
 
 export interface KnownMachine {
   /** The machine's id. */
@@ -26,8 +27,7 @@ export function scenarioMachines(s: Scenario): KnownMachine[] {
   if (known) return known;
   const byId = new Map<string, KnownMachine>();
   for (const bug of [null, ...s.bugs.map((b) => b.name)]) {
-    const params: Params = Object.fromEntries(s.parameters.map((p) => [p.name, p.default]));
-    Object.assign(params, s.bugs.find((b) => b.name === bug)?.params ?? {});
+    const params = defaultParams(s, bug);
     for (const a of s.build(params, bug, seededData(0)).actors) add(byId, a.kind);
   }
   known = [...byId.values()];

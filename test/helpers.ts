@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { runOnce, type RunResult } from '../core/run.ts';
 import { makeStrategy, type StrategyName } from '../core/strategies/make.ts';
 import { runSeed } from '../core/prng.ts';
+import { defaultParams } from '../core/params.ts';
 import { iopfScenario } from '../systems/iopf/scenario.ts';
 import type { Params } from '../core/model/scenario.ts';
 import type { PageRequest } from '../systems/iopf/machines/types.ts';
@@ -12,7 +13,7 @@ export const ROOT = join(fileURLToPath(new URL('.', import.meta.url)), '..');
 export const BIN = join(ROOT, 'bin', 'pagerace.js');
 
 export function iopfDefaults(over: Params = {}): Params {
-  return { ...Object.fromEntries(iopfScenario.parameters.map((p) => [p.name, p.default])), ...over };
+  return { ...defaultParams(iopfScenario), ...over };
 }
 
 export function iopfRun(seed: number, opts: { bug?: string | null; strategy?: StrategyName; params?: Params; onTrace?: (l: string) => void } = {}): RunResult {

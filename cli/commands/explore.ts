@@ -48,35 +48,39 @@ export async function exploreCommand(scenarioName: string, f: ExploreFlags): Pro
 
   const o = { scenario, params, bug, runs, seed, strategy, depth, maxSteps, mode, replayable: replayable(scenario, mode) };
   const { result, interrupted, seconds } = await runExploration(o, workers);
-  const info = { scenario: scenario.name, strategy, seed, bug, mode, workers, seconds, reproPath: null as string | null, inspectorPath: null as string | null, json: f.json, interrupted };
+  const info = {
+    scenario: scenario.name,
+    strategy,
+    seed,
+    bug,
+    mode,
+    workers,
+    seconds,
+    replayable: o.replayable,
+    reproPath: null as string | null,
+    inspectorPath: null as string | null,
+    errorReproPath: null as string | null,
+    json: f.json,
+    interrupted,
+  };
+  const base = { format: REPRO_FORMAT, version: REPRO_VERSION, scenario: scenario.name, parameters: params, bug, strategy, depth, seed, maxSteps, mode } as const;
+  const name = (run: number, tail = '') => join(f.out, `${scenario.name}-${bug ?? 'fixed'}-${strategy}${mode === 'inline' ? '' : `-${mode}`}-s${seed}-r${run}${tail}.json`);
+  // Keep what was computed: on a write failure, print it, then report the failure.
+  const write = (path: string, repro: Repro) => {
+    try {
+      mkdirSync(f.out, { recursive: true });
+      writeFileSync(path, JSON.stringify(repro, null, 1) + '\n');
+    } catch (e) {
+      printSummary(result, info);
+      fail(`cannot write repro file ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}; choose another --out directory`);
+    }
+  };
 
   if (result.firstViolation) {
     const v = result.firstViolation;
-    const repro: Repro = {
-      format: REPRO_FORMAT,
-      version: REPRO_VERSION,
-      scenario: scenario.name,
-      parameters: params,
-      bug,
-      strategy,
-      depth,
-      seed,
-      run: v.run,
-      maxSteps,
-      violation: { monitor: v.monitor, message: v.message, step: v.step },
-      foundSteps: v.foundSteps,
-      schedule: v.schedule,
-      mode,
-    };
-    const reproPath = join(f.out, `${scenario.name}-${bug ?? 'fixed'}-${strategy}${mode === 'inline' ? '' : `-${mode}`}-s${seed}-r${v.run}.json`);
-    try {
-      mkdirSync(f.out, { recursive: true });
-      writeFileSync(reproPath, JSON.stringify(repro, null, 1) + '\n');
-    } catch (e) {
-      // Keep what was computed: print it, then report the write failure.
-      printSummary(result, info);
-      fail(`cannot write repro file ${reproPath}: ${(e as NodeJS.ErrnoException).code ?? String(e)}; choose another --out directory`);
-    }
+    const repro: Repro = { ...base, run: v.run, violation: { monitor: v.monitor, message: v.message, step: v.step }, foundSteps: v.foundSteps, schedule: v.schedule };
+    const reproPath = name(v.run);
+    write(reproPath, repro);
     info.reproPath = reproPath;
     // The offline HTML inspector, beside the repro (once per violation, not per run). A run whose
     // threads raced freely is not replayable step for step, so it gets none.
@@ -89,6 +93,14 @@ export async function exploreCommand(scenarioName: string, f: ExploreFlags): Pro
         throw e;
       }
       info.inspectorPath = inspectorPath;
+    }
+  } else {
+    // No violation but a run threw: a repro of the first errored run replays to the same error.
+    const e = result.errored.find((x) => x.schedule);
+    if (e?.schedule) {
+      const path = name(e.run, '-error');
+      write(path, { ...base, run: e.run, violation: null, error: { step: e.step, message: e.error }, foundSteps: e.step + 1, schedule: e.schedule });
+      info.errorReproPath = path;
     }
   }
   printSummary(result, info);

@@ -10,8 +10,12 @@ export interface SummaryInfo {
   mode: string;
   workers: number;
   seconds: number;
+  /** Does a run replay step for step (so it was shrunk and can be replayed exactly)? */
+  replayable?: boolean;
   reproPath: string | null;
   inspectorPath?: string | null;
+  /** The repro of the first errored run (written when no violation was found). */
+  errorReproPath?: string | null;
   json?: boolean;
   interrupted: boolean;
 }
@@ -22,7 +26,9 @@ const ERRORED_SHOWN = 10;
 export function printSummary(r: ExploreResult, s: SummaryInfo): void {
   const runsPerSecond = s.seconds > 0 ? Math.round(r.runs / s.seconds) : r.runs;
   const v = r.firstViolation;
-  const replayCmd = s.reproPath ? `npx pagerace replay ${relative(process.cwd(), s.reproPath) || s.reproPath}` : null;
+  const replayOf = (p: string) => `npx pagerace replay ${relative(process.cwd(), p) || p}`;
+  const replayCmd = s.reproPath ? replayOf(s.reproPath) : null;
+  const exact = s.replayable ?? s.mode !== 'free';
   if (s.json) {
     const out = {
       scenario: s.scenario,
@@ -39,7 +45,8 @@ export function printSummary(r: ExploreResult, s: SummaryInfo): void {
       workers: s.workers,
       errored: r.errored.map(({ schedule: _, ...e }) => e),
       interrupted: s.interrupted,
-      stepReplayable: s.mode !== 'free',
+      stepReplayable: exact,
+      ...(s.errorReproPath ? { firstError: { ...errorOf(r), repro: s.errorReproPath } } : {}),
     };
     process.stdout.write(JSON.stringify(out) + '\n');
   }
@@ -49,20 +56,27 @@ export function printSummary(r: ExploreResult, s: SummaryInfo): void {
     `  digest ${r.digest}`,
     `  metrics ${Object.entries(r.metrics).map(([k, x]) => `${k}=${Number.isInteger(x) ? x : x.toPrecision(3)}`).join(' ')}`,
   ];
-  if (s.mode === 'free') {
-    lines.push('  free mode: real threads without turns; the history is checked after each run; runs are not replayable step for step and the digest varies');
+  if (!exact) {
+    lines.push(`  mode ${s.mode}: real threads without turns; the history is checked after each run; runs are not replayable step for step and the digest varies`);
   }
   for (const e of r.errored.slice(0, ERRORED_SHOWN)) lines.push(`ERRORED run ${e.run} (run seed ${e.seed})${e.step >= 0 ? ` at step ${e.step}` : ''}: ${e.error}`);
   if (r.errored.length > ERRORED_SHOWN) lines.push(`  ... and ${r.errored.length - ERRORED_SHOWN} more errored run(s) (see --json)`);
+  if (r.errored.length) lines.push('  an errored run is a bug in the model (a step threw), not a race in the kernel');
+  if (s.errorReproPath) lines.push(`  repro of the first errored run: ${s.errorReproPath}`, `  replay: ${replayOf(s.errorReproPath)}`);
   if (v) {
     lines.push(
-      `VIOLATION ${v.monitor} in run ${v.run} (run seed ${v.runSeed}) at step ${v.step} (${s.mode === 'free' ? `as found, ${v.foundSteps} steps; free runs are not shrunk` : `shrunk from ${v.foundSteps} steps`})`,
+      `VIOLATION ${v.monitor} in run ${v.run} (run seed ${v.runSeed}) at step ${v.step} (${!exact ? `as found, ${v.foundSteps} steps; free runs are not shrunk` : `shrunk from ${v.foundSteps} steps`})`,
       `  ${v.message}`,
       `  actors: ${v.actors.join(', ') || '-'}; messages: ${v.messages.map((m) => `#${m}`).join(', ') || '-'}`,
     );
     if (s.reproPath) lines.push(`  repro: ${s.reproPath}`, `  replay: ${replayCmd}`);
     if (s.inspectorPath) lines.push(`  inspector: ${s.inspectorPath}`);
-    if (s.mode === 'free') lines.push(`  (a free-mode repro re-runs its schedule with free threads and may diverge; explore with --mode inline for an exact repro)`);
+    if (!exact) lines.push(`  (a free-mode repro re-runs its schedule with free threads and may diverge; explore with --mode inline for an exact repro)`);
   }
   process.stderr.write(lines.join('\n') + '\n');
+}
+
+function errorOf(r: ExploreResult): { run: number; seed: number; step: number; error: string } | null {
+  const e = r.errored.find((x) => x.schedule) ?? null;
+  return e && { run: e.run, seed: e.seed, step: e.step, error: e.error };
 }

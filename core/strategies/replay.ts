@@ -2,8 +2,8 @@
  * Replays a recorded schedule: its step keys and its data choices. Strict mode fails at the first
  * step whose recorded key is not enabled (or the first data choice whose label differs), saying
  * which step, what it expected and what was offered. Lenient mode (shrinking) takes the recorded
- * key when enabled and otherwise the first enabled step, and draws fresh data where the recorded
- * choices do not fit.
+ * key when enabled and otherwise the first enabled step, and matches data choices by label (see
+ * lenientData).
  */
 import { Prng } from '../prng.ts';
 import type { DataChoice } from '../dataSource.ts';
@@ -40,6 +40,8 @@ export class Replay implements Strategy {
   private cursor = 0;
   private dataCursor = 0;
   private fresh: Prng;
+  /** Lenient mode: recorded data choices already handed out. */
+  private used = new Set<number>();
 
   constructor(
     private readonly schedule: Pick<Schedule, 'seed' | 'choices' | 'data'>,
@@ -51,7 +53,19 @@ export class Replay implements Strategy {
   newExecution(_e?: ExecutionInfo): void {
     this.cursor = 0;
     this.dataCursor = 0;
+    this.used = new Set();
     this.fresh = new Prng(this.schedule.seed, 2);
+  }
+
+  /** Where the replay is (to go back to after a world restore). */
+  position(): { cursor: number; dataCursor: number; used: number[] } {
+    return { cursor: this.cursor, dataCursor: this.dataCursor, used: [...this.used] };
+  }
+
+  seek(p: { cursor: number; dataCursor: number; used: number[] }): void {
+    this.cursor = p.cursor;
+    this.dataCursor = p.dataCursor;
+    this.used = new Set(p.used);
   }
 
   choose(enabled: readonly Choice[], step: number): number {
@@ -74,15 +88,32 @@ export class Replay implements Strategy {
   }
 
   chooseData(d: DataDraw): number {
+    if (this.lenient) return this.lenientData(d);
     const data = this.schedule.data;
     const at = this.dataCursor++;
-    if (at < data.length) {
-      const rec: DataChoice = data[at];
-      if (rec.label === d.label && Number.isInteger(rec.value) && rec.value >= 0 && rec.value < d.n) return rec.value;
-      if (this.lenient) return drawData(this.fresh, d);
-      throw new DataDivergence(at, rec.label, d.label);
-    }
-    if (this.lenient) return drawData(this.fresh, d);
-    throw new DataDivergence(at, '(end of recorded data choices)', d.label);
+    if (at >= data.length) throw new DataDivergence(at, '(end of recorded data choices)', d.label);
+    const rec: DataChoice = data[at];
+    if (rec.label === d.label && fits(rec.value, d)) return rec.value;
+    throw new DataDivergence(at, rec.label, d.label);
   }
+
+  /**
+   * Shrinking: the first recorded choice with this label not used yet (steps removed earlier may
+   * have removed other draws, so positions shift but labels still match); none left: no fault for
+   * a fault draw (a smaller repro never gains a fault), a fresh draw otherwise.
+   */
+  private lenientData(d: DataDraw): number {
+    const data = this.schedule.data;
+    for (let i = this.dataCursor; i < data.length; i++) {
+      if (this.used.has(i) || data[i].label !== d.label || !fits(data[i].value, d)) continue;
+      this.used.add(i);
+      while (this.used.has(this.dataCursor)) this.dataCursor++;
+      return data[i].value;
+    }
+    return d.fault ? 0 : drawData(this.fresh, d);
+  }
+}
+
+function fits(v: number, d: DataDraw): boolean {
+  return Number.isInteger(v) && v >= 0 && v < d.n;
 }
