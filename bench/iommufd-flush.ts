@@ -13,11 +13,18 @@
  * Policies unclean by design (none = upstream today, seed = the v1 patch) are measured, not
  * required clean; the four others must show zeros.
  *
- * `node --import tsx bench/iommufd-flush.ts` prints it (IFF_RUNS sets RUNS, default 2000).
+ * Then runs-to-find: every variant (with its preset) explored by random walk and by PCT over up to
+ * FIND runs (default 20,000, the issue's bound), stopping at the first violation; its schedule is
+ * replayed and must stop at the same monitor, step and message.
+ *
+ * `node --import tsx bench/iommufd-flush.ts` prints both (IFF_RUNS sets RUNS, default 2000;
+ * IFF_FIND_RUNS sets FIND).
  */
 import { explore, exploreRange, strategyFor } from '../core/explore.ts';
 import { runOnce } from '../core/run.ts';
+import { replaySchedule } from '../core/replayRun.ts';
 import type { Params } from '../core/model/scenario.ts';
+import { defaultParams } from '../core/params.ts';
 import type { Strategy } from '../core/strategies/strategy.ts';
 import { flushScenario } from '../systems/iommufd-flush/scenario.ts';
 import { POLICIES, type Policy } from '../systems/iommufd-flush/types.ts';
@@ -137,6 +144,49 @@ export function formatCosts(rows: CostRow[]): string {
   return lines.map((l) => l.map((c, i) => c.padEnd(w[i])).join(' | ')).join('\n');
 }
 
+export interface FindRow {
+  variant: string;
+  strategy: 'random' | 'pct';
+  /** Runs explored up to and including the first failing one; null: not found within the bound. */
+  runsToFind: number | null;
+  monitor: string | null;
+  step: number | null;
+  /** The failing run's schedule replayed stops at the same monitor, step and message. */
+  replays: boolean;
+}
+
+/** Runs to the first violation of every variant, random and PCT, up to `runs` runs each. */
+export function runsToFind(opts: { runs?: number; seed?: number } = {}): FindRow[] {
+  const runs = opts.runs ?? 20000;
+  const seed = opts.seed ?? 1;
+  const rows: FindRow[] = [];
+  for (const bug of flushScenario.bugs) {
+    const params = defaultParams(flushScenario, bug.name);
+    for (const strategy of ['random', 'pct'] as const) {
+      const o = { scenario: flushScenario, params, bug: bug.name, runs, seed, strategy, depth: 3, maxSteps: 5000 };
+      const r = exploreRange(o, { from: 0, to: runs }, strategyFor(o));
+      const v = r.failing?.result.violation ?? null;
+      let replays = false;
+      if (r.failing && v) {
+        const again = replaySchedule({ scenario: flushScenario, params, bug: bug.name, maxSteps: 5000 }, r.failing.result.schedule);
+        replays = again.violation?.monitor === v.monitor && again.violation.step === v.step && again.violation.message === v.message;
+      }
+      rows.push({ variant: bug.name, strategy, runsToFind: r.failing ? r.failing.run + 1 : null, monitor: v?.monitor ?? null, step: v?.step ?? null, replays });
+    }
+  }
+  return rows;
+}
+
+export function formatFind(rows: FindRow[], runs: number): string {
+  const by = new Map<string, FindRow[]>();
+  for (const r of rows) by.set(r.variant, [...(by.get(r.variant) ?? []), r]);
+  const cell = (r?: FindRow) => (r?.runsToFind ? `${r.runsToFind} (${r.monitor} @${r.step}${r.replays ? '' : ', REPLAY DIFFERS'})` : `not in ${runs}`);
+  const lines = [['variant', 'random: runs to find (monitor @step)', 'pct: runs to find (monitor @step)']];
+  for (const [v, rs] of by) lines.push([v, cell(rs.find((r) => r.strategy === 'random')), cell(rs.find((r) => r.strategy === 'pct'))]);
+  const w = lines[0].map((_, i) => Math.max(...lines.map((l) => l[i].length)));
+  return lines.map((l) => l.map((c, i) => c.padEnd(w[i])).join(' | ')).join('\n');
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   const runs = Number(process.env.IFF_RUNS ?? 2000);
   const t0 = process.hrtime.bigint();
@@ -144,4 +194,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   console.log(`iommufd-flush costs: canonical schedules in order (flushes[/readbacks rb] [dirty-at-map m + dirty-at-unpin u + stale reads r]); random workload: ${runs} random + ${runs} PCT runs per policy, same seeds`);
   console.log(formatCosts(rows));
   console.log(`(${(Number(process.hrtime.bigint() - t0) / 1e9).toFixed(0)} s)`);
+  const find = Number(process.env.IFF_FIND_RUNS ?? 20000);
+  const t1 = process.hrtime.bigint();
+  console.log(`iommufd-flush variants: runs to the first violation (seed 1, each variant's preset), up to ${find} runs; every repro replayed`);
+  console.log(formatFind(runsToFind({ runs: find }), find));
+  console.log(`(${(Number(process.hrtime.bigint() - t1) / 1e9).toFixed(0)} s)`);
 }
