@@ -146,7 +146,7 @@ export function buildWorld(p: Params, w: FlushWorkload, data: DataPort): WorldSp
   w.dev.forEach((d, i) => actors.push({ id: `dev${i}`, kind: deviceKind, input: { id: `dev${i}`, dmaOps: d.dmaOps } }));
   w.vmm.forEach((ops, i) => actors.push({ id: `vmm${i}`, kind: vmmKind, input: { id: `vmm${i}`, ops, maxPages } }));
   w.access.forEach((ops, i) => actors.push({ id: `access${i}`, kind: accessKind, input: { id: `access${i}`, ops, maxPages } }));
-  w.cpu.forEach((ops, i) => actors.push({ id: `cpu${i}`, kind: cpuKind, input: { id: `cpu${i}`, ops } }));
+  w.cpu.forEach((ops, i) => actors.push({ id: `cpu${i}`, kind: cpuKind, input: { id: `cpu${i}`, ops, userPfn } }));
   const locks: { name: string; kind: LockKind }[] = [{ name: XA_LOCK, kind: 'spinlock' }];
   for (let k = 0; k < ioasCount; k++) locks.push({ name: ioasMutex(k), kind: 'mutex' }, { name: domainsLock(k), kind: 'rwsem' }, { name: iovaLock(k), kind: 'rwsem' });
   for (let i = 0; i < maxPages; i++) locks.push({ name: pagesMutex(`P${i}`), kind: 'mutex' });

@@ -104,6 +104,7 @@ const steps: StepTable<C> = {
   },
   'create.run': {
     description: 'iommufd_access_create() + iopt_add_access(): object (users 2: the xarray and the driver), access_list (domains W + iova W)',
+    uses: 'state',
     takes: (c) => {
       const o = current(c) as Extract<AccessOp, { op: 'create' }>;
       return [{ lock: domainsLock(o.ioas) }, { lock: iovaLock(o.ioas) }];
@@ -127,6 +128,7 @@ const steps: StepTable<C> = {
   },
   'pin.lock': {
     description: 'iommufd_access_pin_pages(): down_read(iova_rwsem), the contiguous areas of the range',
+    uses: 'state',
     takes: (c) => [{ lock: iovaLock(c.ioas), mode: 'read' }],
     to: ['pin.add', 'idle'],
     run(c, k) {
@@ -169,6 +171,7 @@ const steps: StepTable<C> = {
   },
   'pin.done': {
     description: 'iopt_area_contig_done() under the lock (uses the last area); up_read(iova_rwsem)',
+    uses: 'state',
     to: ['idle', 'pin.err'],
     run(c, k) {
       const l = loc(c);
@@ -189,6 +192,7 @@ const steps: StepTable<C> = {
   },
   'pin.err': {
     description: 'iommufd_access_pin_pages() err_remove: iopt_area_remove_access() of the areas already added; up_read',
+    uses: 'state',
     takes: (c, view) => partLock(c, view, 'done'),
     to: ['idle'],
     run(c, k) {
@@ -224,6 +228,7 @@ const steps: StepTable<C> = {
   },
   'unpin.lock': {
     description: 'iommufd_access_unpin_pages(): down_read(iova_rwsem), the contiguous areas of the range',
+    uses: 'state',
     takes: (c) => [{ lock: iovaLock(c.ioas), mode: 'read' }],
     to: ['unpin.remove', 'unpin.done'],
     run(c, k) {
@@ -257,6 +262,7 @@ const steps: StepTable<C> = {
   },
   'unpin.done': {
     description: 'WARN_ON(!iopt_area_contig_done()) under iova_rwsem (dbe245cdf518), then up_read',
+    uses: 'state',
     to: ['idle'],
     run(c, k) {
       const l = loc(c);
@@ -267,6 +273,7 @@ const steps: StepTable<C> = {
   },
   'unpin.unlockEarly': {
     description: 'v6.2: up_read(iova_rwsem) before iopt_area_contig_done()',
+    uses: 'state',
     to: ['unpin.contigLate'],
     run(c) {
       return { to: 'unpin.contigLate', lock: [L.unlock(iovaLock(c.ioas), 'iommufd_access_unpin_pages')] };
@@ -274,6 +281,7 @@ const steps: StepTable<C> = {
   },
   'unpin.contigLate': {
     description: 'v6.2: iopt_area_contig_done() after the unlock dereferences an area a concurrent unmap may have freed',
+    uses: 'state',
     to: ['idle'],
     run(c, k) {
       const l = loc(c);
@@ -283,6 +291,7 @@ const steps: StepTable<C> = {
   },
   'destroy.run': {
     description: 'iommufd_access_destroy() -> iommufd_object_destroy_user(): destroy_rwsem W, xa_lock, users--, refcount_dec_if_one (WARN if not)',
+    uses: 'state',
     takes: (c) => [{ lock: destroyRwsem(c.id) }, { lock: XA_LOCK }],
     to: ['destroy.ops', 'idle'],
     run(c, k) {
@@ -306,6 +315,7 @@ const steps: StepTable<C> = {
   },
   'destroy.ops': {
     description: 'iommufd_access_destroy_object(): iopt_remove_access (domains W + iova W), kfree',
+    uses: 'state',
     takes: (c) => [{ lock: domainsLock(c.ioas) }, { lock: iovaLock(c.ioas) }],
     to: ['idle'],
     run(c, k) {

@@ -11,6 +11,8 @@ import { type StepTable, type ThreadContext, buildThread, threadKind } from './s
 export interface CpuContext extends ThreadContext {
   ops: CpuOp[];
   opIdx: number;
+  /** uptr page -> page frame (immutable; a copy of the iommufd state's, so the step touches only the cache). */
+  userPfn: number[];
 }
 
 type C = CpuContext;
@@ -19,19 +21,20 @@ const steps: StepTable<C> = {
   idle: {
     description: 'the next load or store (random: page and direction drawn)',
     ready: (c) => c.opIdx < c.ops.length,
+    uses: 'cache',
     to: ['idle'],
     run(c, k) {
       const o = c.ops[c.opIdx];
       let uptr: number;
       let write: boolean;
       if (o.op === 'random') {
-        uptr = k.data.int(`cpu:${c.id}:page`, k.st.s.userPfn.length);
+        uptr = k.data.int(`cpu:${c.id}:page`, c.userPfn.length);
         write = k.data.chance(`cpu:${c.id}:write`, 0.5);
       } else {
         uptr = o.uptr;
         write = o.op === 'write';
       }
-      const pfn = k.st.userPfn(uptr);
+      const pfn = c.userPfn[uptr];
       if (write) k.cache.cpuWrite(pfn, { by: c.id, uptr });
       else k.cache.cpuRead(pfn, { by: c.id, uptr });
       return { to: 'idle', set: { opIdx: c.opIdx + 1 } };
@@ -44,8 +47,8 @@ export const cpuMachine = buildThread<C>({
   steps,
   initial: 'idle',
   context: (input) => {
-    const i = input as { id: string; ops: CpuOp[] };
-    return { id: i.id, ops: i.ops, opIdx: 0, held: [], opName: '', opStart: 0, l: {} };
+    const i = input as { id: string; ops: CpuOp[]; userPfn: number[] };
+    return { id: i.id, ops: i.ops, opIdx: 0, userPfn: i.userPfn, held: [], opName: '', opStart: 0, l: {} };
   },
 });
 

@@ -60,6 +60,13 @@ export interface StepSpec<C> {
   /** Every state the step may go to (the chart's edges). */
   to: string[];
   description: string;
+  /**
+   * Which shared state the step touches (its footprint): by default both the iommufd state and
+   * the CPU cache (most kernel steps advance the cache's clock through their observations).
+   * 'state': the iommufd state only; the cache is barred while the step runs (a touch is a model
+   * error, the run errors). 'cache': the CPU cache only (a user thread's load or store).
+   */
+  uses?: 'state' | 'cache';
 }
 
 export interface ThreadContext {
@@ -220,16 +227,30 @@ export function threadKind<C extends ThreadContext>(opts: {
       const s = spec(snap.value);
       const c0 = snap.context as C;
       const c = { ...c0, l: structuredClone(c0.l) } as C;
-      const st = ports.shared<IommufdState>(STATE);
-      const cache = ports.shared<CpuCache>(CACHE);
       const g = (name: string, facts?: Record<string, unknown>) => guard(snap, name, { type: 'facts', f: facts } as EventObject);
+      const barred = (what: string) => (): never => {
+        throw new Error(`step ${self}.${leafPath(snap.value)} touched the ${what}, which its footprint (uses: ${s.uses}) does not declare`);
+      };
+      if (s.uses === 'cache') {
+        // A user thread: no kernel state, no lock.
+        const cache = ports.shared<CpuCache>(CACHE);
+        const kit = { cache, data: ports.data, params: ports.params, self, g } as Kit;
+        Object.defineProperty(kit, 'st', { get: barred('iommufd state') });
+        const r = s.run(c, kit);
+        return { type: 'STEP', r: { ...r, set: { l: c.l, ...(r.set ?? {}) } } };
+      }
+      const st = ports.shared<IommufdState>(STATE);
       // The locks this step takes, found as `offers` found them (the shared state is the view).
       const view: WorldView = { canTake: (l, m) => st.canTake(l, m ?? 'write'), shared: <T>(n: string) => ports.shared<T>(n) };
       const takes = (s.takes?.(c, view) ?? []).map((l) => l.lock);
-      st.begin({ actor: self, g, data: ports.data, op: c.opName, opStart: c.opStart }, takes);
+      const noCache = s.uses === 'state';
+      st.begin({ actor: self, g, data: ports.data, op: c.opName, opStart: c.opStart, noCache }, takes);
       let r: StepResult<C>;
       try {
-        r = s.run(c, { st, cache, data: ports.data, params: ports.params, self, g });
+        const kit = { st, data: ports.data, params: ports.params, self, g } as Kit;
+        if (noCache) Object.defineProperty(kit, 'cache', { get: barred('CPU cache') });
+        else kit.cache = ports.shared<CpuCache>(CACHE);
+        r = s.run(c, kit);
         // Every release of a pages->mutex is where the domains_itree must be consistent.
         for (const op of r.lock ?? []) if (op.op === 'unlock' && op.lock.endsWith('.mutex') && st.s.pages[op.lock.slice(0, -'.mutex'.length)]) st.itreeCheck(op.lock.slice(0, -'.mutex'.length));
       } finally {
@@ -242,7 +263,8 @@ export function threadKind<C extends ThreadContext>(opts: {
       if (event.type !== 'STEP') return opts.messageFootprint?.(c, event) ?? {};
       const s = spec(snap.value);
       const locks = new Set<string>([...c.held, ...(s?.takes?.(c, null) ?? []).map((l) => l.lock)]);
-      return { locks: [...locks], reads: [STATE, CACHE], writes: [STATE, CACHE] };
+      const touches = s?.uses === 'state' ? [STATE] : s?.uses === 'cache' ? [CACHE] : [STATE, CACHE];
+      return { locks: [...locks], reads: touches, writes: touches };
     },
   };
 }

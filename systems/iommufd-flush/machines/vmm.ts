@@ -195,6 +195,7 @@ const steps: StepTable<C> = {
   // ---- IOAS_MAP / IOAS_COPY --------------------------------------------------------------------
   'map.allocPages': {
     description: 'iopt_alloc_user_pages(): kzalloc iopt_pages (kref 1, held by the map)',
+    uses: 'state',
     to: ['map.insertArea', 'idle'],
     run(c, k) {
       const o = op(c) as Extract<VmmOp, { op: 'map' }>;
@@ -206,6 +207,7 @@ const steps: StepTable<C> = {
   },
   'copy.getPages': {
     description: 'iopt_get_pages() under the source iova_rwsem R: a kref on the pages of each contiguous area',
+    uses: 'state',
     takes: (c) => [{ lock: iovaLock((op(c) as Extract<VmmOp, { op: 'copy' }>).src.ioas), mode: 'read' }],
     to: ['map.insertArea', 'idle'],
     run(c, k) {
@@ -234,6 +236,7 @@ const steps: StepTable<C> = {
   },
   'map.insertArea': {
     description: 'iopt_alloc_area_pages(): kzalloc the areas, then under iova_rwsem W check the IOVA and insert them with pages NULL (busy)',
+    uses: 'state',
     takes: (c) => [{ lock: iovaLock(loc(c).ioas) }],
     to: ['map.lockDomains', 'idle'],
     run(c, k) {
@@ -271,6 +274,7 @@ const steps: StepTable<C> = {
   },
   'map.lockDomains': {
     description: 'down_read(domains_rwsem): with no domain attached nothing is pinned (F1)',
+    uses: 'state',
     takes: (c) => [{ lock: domainsLock(loc(c).ioas), mode: 'read' }],
     to: ['map.setPages', 'map.fillBegin'],
     run(c, k) {
@@ -374,6 +378,7 @@ const steps: StepTable<C> = {
   },
   'map.setPages': {
     description: 'area->pages = pages under iova_rwsem W (inside domains_rwsem R so a new domain fills it), then up_read',
+    uses: 'state',
     takes: (c) => [{ lock: iovaLock(loc(c).ioas) }],
     to: ['idle'],
     run(c, k) {
@@ -390,6 +395,7 @@ const steps: StepTable<C> = {
   },
   'map.abort': {
     description: 'up_read(domains_rwsem); iopt_free_pages_list(): iopt_abort_area (iova_rwsem W) and iopt_put_pages',
+    uses: 'state',
     takes: (c) => [{ lock: iovaLock(loc(c).ioas) }],
     to: ['idle'],
     run(c, k) {
@@ -412,6 +418,7 @@ const steps: StepTable<C> = {
   // ---- IOAS_UNMAP -------------------------------------------------------------------------------
   'vfio.cut': {
     description: 'iopt_cut_iova(): under iova_rwsem W split the areas at the ends of the range (iopt_area_split, pages->mutex)',
+    uses: 'state',
     takes: (c, view) => {
       const l = loc(c);
       const out: { lock: string; mode?: 'read' | 'write' }[] = [{ lock: iovaLock(l.ioas) }];
@@ -444,6 +451,7 @@ const steps: StepTable<C> = {
   },
   'unmap.lock': {
     description: 'iopt_unmap_iova_range(): down_read(domains_rwsem), down_write(iova_rwsem), find the next area',
+    uses: 'state',
     takes: (c) => [{ lock: domainsLock(loc(c).ioas), mode: 'read' }, { lock: iovaLock(loc(c).ioas) }],
     to: ['idle', 'unmap.notify', 'unmap.unfillLock'],
     run(c, k) {
@@ -453,6 +461,7 @@ const steps: StepTable<C> = {
   },
   'unmap.relock': {
     description: 'down_write(iova_rwsem) again after an area is gone; find the next one',
+    uses: 'state',
     takes: (c) => [{ lock: iovaLock(loc(c).ioas) }],
     to: ['idle', 'unmap.notify', 'unmap.unfillLock'],
     run(c, k) {
@@ -461,6 +470,7 @@ const steps: StepTable<C> = {
   },
   'unmap.notify': {
     description: 'iommufd_access_notify_unmap(): every access driver of the IOAS unpins what overlaps (locks dropped)',
+    uses: 'state',
     to: ['unmap.afterNotify'],
     run(c, k) {
       const l = loc(c);
@@ -478,6 +488,7 @@ const steps: StepTable<C> = {
   },
   'unmap.afterNotify': {
     description: 'the callbacks returned: retry (fixed: tries > 100 -> -EDEADLOCK; v6.2: WARN_ON(area->num_accesses) read after unlock)',
+    uses: 'state',
     ready: (c) => c.pending === 0,
     to: ['unmap.lock', 'idle'],
     run(c, k) {
@@ -500,6 +511,7 @@ const steps: StepTable<C> = {
   },
   'unmap.unfillLock': {
     description: 'iopt_area_unfill_domains(): pages->mutex; nothing to do if the area was never filled',
+    uses: 'state',
     takes: (c) => [{ lock: pagesMutex(loc(c).p) }],
     to: ['unmap.abortArea', 'unmap.unmapOther', 'unmap.ufChunk'],
     run(c, k) {
@@ -578,6 +590,7 @@ const steps: StepTable<C> = {
   // ---- VFIO_SET_IOMMU(TYPE1) --------------------------------------------------------------------
   'setType1.run': {
     description: 'iopt_disable_large_pages(): refused when domains and areas both exist',
+    uses: 'state',
     takes: (c) => [{ lock: domainsLock(loc(c).ioas) }, { lock: iovaLock(loc(c).ioas) }],
     to: ['idle'],
     run(c, k) {
@@ -597,6 +610,7 @@ const steps: StepTable<C> = {
   // ---- HWPT alloc + attach ----------------------------------------------------------------------
   'attach.alloc': {
     description: 'iommufd_hwpt_paging_alloc() under ioas->mutex: domain alloc; enforce_cache_coherency fixed here (6.17)',
+    uses: 'state',
     takes: (c) => [{ lock: ioasMutex(loc(c).ioas) }],
     to: ['attach.seedCntInc', 'attach.lock', 'idle'],
     run(c, k) {
@@ -615,6 +629,7 @@ const steps: StepTable<C> = {
   },
   'attach.seedCntInc': {
     description: 'seed v1: noncoherent_domain_cnt++ in a domains_rwsem W section of its own, before add_domain',
+    uses: 'state',
     takes: (c) => [{ lock: domainsLock(loc(c).ioas) }],
     to: ['attach.lock'],
     run(c, k) {
@@ -626,6 +641,7 @@ const steps: StepTable<C> = {
   },
   'attach.lock': {
     description: 'iopt_table_add_domain(): domains_rwsem W, iova_rwsem W, reserve (xa_reserve can fail)',
+    uses: 'state',
     takes: (c) => [{ lock: domainsLock(loc(c).ioas) }, { lock: iovaLock(loc(c).ioas) }],
     to: ['attach.fillBegin', 'attach.store', 'attach.fail'],
     run(c, k) {
@@ -755,6 +771,7 @@ const steps: StepTable<C> = {
   },
   'attach.fail': {
     description: 'iommufd_hwpt_paging_alloc() error: (seed v1: cnt-- in its own domains_rwsem W section) free the domain, ioas->mutex U',
+    uses: 'state',
     takes: (c, view) => {
       const l = loc(c);
       const st = view?.shared<Kit['st']>('iommufd');
@@ -782,6 +799,7 @@ const steps: StepTable<C> = {
   },
   'attach.store': {
     description: 'xa_store the domain, next_domain_id++, iova/domains U; list_add to hwpt_list; ioas->mutex U; the device attaches',
+    uses: 'state',
     to: ['idle'],
     run(c, k) {
       const l = loc(c);
@@ -804,6 +822,7 @@ const steps: StepTable<C> = {
   // ---- detach + destroy -------------------------------------------------------------------------
   'detach.devDetach': {
     description: 'the device detaches from the HWPT (iommufd_device_detach): wait until it has',
+    uses: 'state',
     to: ['destroy.remove', 'destroy.getObject', 'idle'],
     run(c, k) {
       const l = loc(c);
@@ -816,6 +835,7 @@ const steps: StepTable<C> = {
   },
   'destroy.remove': {
     description: 'IOMMU_DESTROY (99f98a7c0d69): under xa_lock, erase only if users == 1, else -EBUSY; no reference taken',
+    uses: 'state',
     takes: () => [{ lock: XA_LOCK }],
     ready: (c) => c.pending === 0,
     to: ['detach.listDel', 'destroy.accessOps', 'idle'],
@@ -842,6 +862,7 @@ const steps: StepTable<C> = {
   },
   'destroy.getObject': {
     description: 'v6.2 IOMMU_DESTROY: iommufd_get_object (xa_lock, down_read_trylock(destroy_rwsem), users++)',
+    uses: 'state',
     // destroy_rwsem is a trylock: it never blocks the step, but the footprint (null view) names it.
     takes: (c, view) => (view ? [{ lock: XA_LOCK }] : [{ lock: XA_LOCK }, { lock: destroyRwsem(loc(c).obj), mode: 'read' }]),
     ready: (c) => c.pending === 0,
@@ -864,6 +885,7 @@ const steps: StepTable<C> = {
   },
   'destroy.keepUser': {
     description: 'iommufd_ref_to_users(): up_read(destroy_rwsem), the users reference kept',
+    uses: 'state',
     to: ['destroy.destroyUser'],
     run(c) {
       return { to: 'destroy.destroyUser', lock: [L.unlock(destroyRwsem(loc(c).obj), 'iommufd_ref_to_users')] };
@@ -871,6 +893,7 @@ const steps: StepTable<C> = {
   },
   'destroy.destroyUser': {
     description: 'iommufd_object_destroy_user(): down_write(destroy_rwsem), xa_lock, users--, refcount_dec_if_one or -EBUSY',
+    uses: 'state',
     takes: (c) => [{ lock: destroyRwsem(loc(c).obj) }, { lock: XA_LOCK }],
     to: ['detach.listDel', 'destroy.accessOps', 'idle'],
     run(c, k) {
@@ -894,6 +917,7 @@ const steps: StepTable<C> = {
   },
   'destroy.accessOps': {
     description: 'iommufd_access_destroy_object(): iopt_remove_access (domains W + iova W), kfree',
+    uses: 'state',
     takes: (c) => [{ lock: domainsLock(loc(c).ioas) }, { lock: iovaLock(loc(c).ioas) }],
     to: ['idle'],
     run(c, k) {
@@ -912,6 +936,7 @@ const steps: StepTable<C> = {
   },
   'detach.listDel': {
     description: 'iommufd_hwpt_paging_destroy(): list_del under ioas->mutex',
+    uses: 'state',
     takes: (c) => [{ lock: ioasMutex(loc(c).ioas) }],
     to: ['detach.lock'],
     run(c, k) {
@@ -924,6 +949,7 @@ const steps: StepTable<C> = {
   },
   'detach.lock': {
     description: 'iopt_table_remove_domain(): domains W, iova W, swap-erase from iopt->domains',
+    uses: 'state',
     takes: (c) => [{ lock: domainsLock(loc(c).ioas) }, { lock: iovaLock(loc(c).ioas) }],
     to: ['detach.repoint', 'detach.unfillLast', 'detach.unlock'],
     run(c, k) {
@@ -1023,6 +1049,7 @@ const steps: StepTable<C> = {
   },
   'detach.unlock': {
     description: 'iopt_table_remove_domain(): remove reserved IOVA, iova_rwsem U, domains_rwsem U',
+    uses: 'state',
     to: ['detach.free'],
     run(c) {
       const l = loc(c);
@@ -1031,6 +1058,7 @@ const steps: StepTable<C> = {
   },
   'detach.free': {
     description: '(seed v1: cnt-- in its own domains_rwsem W section) iommu_domain_free, the HWPT object freed',
+    uses: 'state',
     takes: (c, view) => {
       const st = view?.shared<Kit['st']>('iommufd');
       const seed = !st || (st.cfg.policy === 'seed' && !st.cfg.seedCntInside && st.s.domains[loc(c).hwpt]?.nc);

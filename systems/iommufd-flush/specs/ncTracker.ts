@@ -109,7 +109,7 @@ export function judgeSkip(s: NcState, o: ActorObservation): string | null {
   const f = facts(s, m.pfn);
   if (m.hook === 'fill') {
     if (!m.nc || f.ncReach > 0 || f.flushedAt > f.writtenAt) return null;
-    return `${m.actor} skipped the flush of pfn ${m.pfn} (${m.pages}[${m.idx}]) before a non-coherent map because "${m.reason}", but the page is in no non-coherent domain and was ${f.flushedAt < 0 ? 'never flushed' : `last flushed at tick ${f.flushedAt}`}, last written at tick ${f.writtenAt}`;
+    return `${m.actor} skipped the flush of pfn ${m.pfn} (${m.pages}[${m.idx}]) before a non-coherent map because "${m.reason}", but the page is in no non-coherent domain and was ${f.flushedAt < 0 ? 'never flushed' : `last flushed at tick ${f.flushedAt}`}, ${f.writtenAt < 0 ? "not written by a CPU in this run (a line may still hold the host's initialisation)" : `last written by a CPU at tick ${f.writtenAt}`}`;
   }
   if (m.hook === 'unpin') {
     // Only the last pin matters: while another iopt_pages pins the page it is not released.

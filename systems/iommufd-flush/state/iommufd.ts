@@ -82,6 +82,8 @@ export interface StepEnv {
   /** The ioctl the step belongs to and the cache tick it began at (nc-flush-before-map). */
   op: string;
   opStart: number;
+  /** The step's footprint leaves the CPU cache out: touching it is a model error. */
+  noCache?: boolean;
 }
 
 export class IommufdState implements SharedState {
@@ -96,7 +98,7 @@ export class IommufdState implements SharedState {
   constructor(
     readonly cfg: IommufdConfig,
     readonly locks: LockPort,
-    readonly cache: CpuCache,
+    private readonly cpuCache: CpuCache,
     userPfn: number[],
     ioasCount: number,
     disableLargePages: boolean,
@@ -105,6 +107,12 @@ export class IommufdState implements SharedState {
     for (let k = 0; k < ioasCount; k++) iopt.push({ id: k, domains: [], areas: [], disableLargePages, accessList: [], ncCnt: 0, hwptList: [] });
     this.s = { iopt, areas: {}, pages: {}, domains: {}, objects: {}, userPfn, pins: { pins: {}, dirty: [], lockedVm: {}, pinned: 0, unpinned: 0 }, nextArea: 0, nextPages: 0, failSites: 0, journals: {}, userFlags: [], readbacks: 0, pinsTaken: 0 };
     this.pinTable = new PinTable(this.s.pins);
+  }
+
+  /** The CPU cache, barred during a step whose footprint leaves it out. */
+  get cache(): CpuCache {
+    if (this.env?.noCache) throw new Error(`${this.env.actor}: a step declared iommufd-only (uses: 'state') touched the CPU cache`);
+    return this.cpuCache;
   }
 
   connect(port: SharedPort): void {
