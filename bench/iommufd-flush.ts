@@ -20,7 +20,7 @@
  * `node --import tsx bench/iommufd-flush.ts` prints both (IFF_RUNS sets RUNS, default 2000;
  * IFF_FIND_RUNS sets FIND).
  */
-import { explore, exploreRange, strategyFor } from '../core/explore.ts';
+import { exploreRange, strategyFor } from '../core/explore.ts';
 import { runOnce } from '../core/run.ts';
 import { replaySchedule } from '../core/replayRun.ts';
 import type { Params } from '../core/model/scenario.ts';
@@ -41,6 +41,9 @@ class InOrder implements Strategy {
     return 0;
   }
 }
+
+/** The policies unclean by design: upstream today and the v1 patch. */
+const UNCLEAN: Policy[] = ['none', 'seed'];
 
 export const SCHEDULES: [string, string][] = [
   ['S1', 'attach-map-unmap'],
@@ -101,10 +104,20 @@ export function iommufdFlushCosts(opts: { runs?: number; seed?: number } = {}): 
     const params = { ...defaults(), policy, costMode: true };
     const sum = { flushes: 0, pinnedPages: 0, readbacks: 0, staleReads: 0, dirtyAtMap: 0, dirtyAtUnpin: 0, badSkips: 0, runs: 0 };
     for (const strategy of ['random', 'pct'] as const) {
-      const r = explore({ scenario: flushScenario, params, bug: null, runs, seed, strategy, depth: 3, maxSteps: 5000 });
-      if (r.firstViolation) throw new Error(`${policy} (${strategy}, costMode): ${r.firstViolation.monitor}: ${r.firstViolation.message}`);
-      for (const k of Object.keys(sum) as (keyof typeof sum)[]) if (k !== 'runs') sum[k] += r.metrics[k] ?? 0;
-      sum.runs += r.runs;
+      // costMode counts the non-coherent violations; another monitor can still stop a run (the
+      // seed's flag left by a failed fill stops at fail-atomic): go on after it, and require that
+      // only of the policies unclean by design.
+      const o = { scenario: flushScenario, params, bug: null, runs, seed, strategy, depth: 3, maxSteps: 5000 };
+      const strat = strategyFor(o);
+      for (let from = 0; from < runs; ) {
+        const r = exploreRange(o, { from, to: runs }, strat);
+        for (const k of Object.keys(sum) as (keyof typeof sum)[]) if (k !== 'runs') sum[k] += r.metrics[k] ?? 0;
+        sum.runs += r.runs;
+        if (!r.failing) break;
+        const v = r.failing.result.violation!;
+        if (!UNCLEAN.includes(policy)) throw new Error(`${policy} (${strategy}, costMode): ${v.monitor}: ${v.message}`);
+        from = r.next;
+      }
     }
     const firstViolation: Record<string, number> = {};
     const strict = { ...params, costMode: false };
