@@ -11,6 +11,8 @@
 import { map } from 'rxjs';
 import { DataSource } from './dataSource.ts';
 import { checkHistory } from './history.ts';
+import type { EngineName } from './engine/engine.ts';
+import { engineNamed } from './engine/index.ts';
 import type { ExecRuntime } from './model/executor.ts';
 import type { QuiescenceView, StepRecord, Violation } from './model/monitor.ts';
 import type { Params, Scenario } from './model/scenario.ts';
@@ -43,6 +45,8 @@ export interface RunConfig {
   runtime?: ExecRuntime;
   /** Check every step against its declared footprint (tests). */
   checkFootprints?: boolean;
+  /** What advances the machines (default: the fast engine). Same trace either way. */
+  engine?: EngineName;
 }
 
 /** A step (or the world's building, step -1) that threw. */
@@ -84,7 +88,7 @@ export function runOnce(cfg: RunConfig): RunResult {
   let error: RunError | undefined;
   let metrics: Record<string, number> = {};
   try {
-    world = new World(cfg.scenario, cfg.params, cfg.bug, data, { runtime: cfg.runtime, seed: cfg.seed, checkFootprints: cfg.checkFootprints });
+    world = new World(cfg.scenario, cfg.params, cfg.bug, data, { runtime: cfg.runtime, seed: cfg.seed, checkFootprints: cfg.checkFootprints, engine: engineNamed(cfg.engine) });
     const w = world;
     const monitors = new MonitorSet(cfg.scenario.monitors, cfg.params);
     const observer = cfg.scenario.observer?.();

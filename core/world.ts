@@ -3,15 +3,16 @@
  * scenario's shared state, the virtual clock and the data source. It lists the steps enabled now,
  * executes the one the scheduler picks and emits the step's record on `steps$`.
  *
- * Actors are data. Each one is its machine's snapshot; a step advances it with xstate's pure
- * transition function (`machine.transition(snapshot, event, scope)`), which returns the next
- * snapshot and the effects as data (send, lock, unlock, observe, delayed events), and the world
- * applies the effects itself. That is what makes a world snapshot, restore and hash possible, and
- * where a faster interpreter of the same machine definitions would plug in (`advance`).
+ * Actors are data. Each one is its machine's snapshot; a step advances it through the actor engine
+ * (core/engine/: xstate's pure transition function, or the fast engine's compiled form of the same
+ * machine definitions), which hands the effects back as data (send, lock, unlock, observe, delayed
+ * events) and the world applies them itself. That is what makes a world snapshot, restore and hash
+ * possible. The fast engine updates snapshots in place: `snapshot()` copies them.
  */
 import { createHash } from 'node:crypto';
 import { Subject } from 'rxjs';
-import { type AnyActorScope, type AnyMachineSnapshot, type AnyStateMachine, type EventObject, createActor } from 'xstate';
+import type { AnyMachineSnapshot, AnyStateMachine, EventObject } from 'xstate';
+import { type ActorEngine, type EffectSink, engineNamed } from './engine/index.ts';
 import type { LockParams, Observation, SendParams } from './model/effects.ts';
 import { INLINE, type ExecRuntime, type HistoryEvent, type RunExec } from './model/executor.ts';
 import type { ActorKind, DataPort, Footprint, Ports, WorldView } from './model/kind.ts';
@@ -53,12 +54,6 @@ interface Member {
   snap: AnyMachineSnapshot;
 }
 
-/** An effect as a transition returns it. */
-interface ActionObject {
-  type: string;
-  params?: unknown;
-}
-
 /** Everything that changes during a run, as data: restore(snapshot()) puts the world back exactly. */
 export interface WorldSnapshot {
   members: AnyMachineSnapshot[];
@@ -77,6 +72,8 @@ export interface WorldEnv {
   seed?: number;
   /** Check every executed step against its declared footprint (tests; costs time). */
   checkFootprints?: boolean;
+  /** What advances the actors' machines (default: the fast engine). */
+  engine?: ActorEngine;
 }
 
 /** The data source as the world records it: its choices so far, to truncate on restore. */
@@ -108,10 +105,9 @@ export class World {
   private stepActor = '';
   /** Observations made while building the world (the initial shared state): filed under step 0. */
   private pendingObs: ActorObservation[] = [];
-  /** Effects the running transition returned. */
-  private actions: ActionObject[] = [];
   /** Shared state a step asked for (footprint check). */
   private touched: Set<string> | null = null;
+  readonly engine: ActorEngine;
 
   constructor(
     readonly scenario: Scenario,
@@ -120,6 +116,7 @@ export class World {
     readonly data: WorldData,
     env: WorldEnv = {},
   ) {
+    this.engine = env.engine ?? engineNamed();
     const spec = scenario.build(params, bug, data);
     for (const l of spec.locks) this.locks.declare(l.name, l.kind);
     const setup = spec.shared?.({ locks: this.locks, runtime: env.runtime ?? INLINE, seed: env.seed ?? 0 }) ?? { states: [] };
@@ -264,59 +261,47 @@ export class World {
 
   /**
    * Advance a member's machine by one event (or to its initial snapshot when `event` is null,
-   * with `input`) and apply the effects the transition returned. The seam where another
-   * interpreter of the same machine definitions can be dropped in.
+   * with `input`); the engine hands the effects to the world (`sink`) in the order they were made.
+   * The engine is the seam where another interpreter of the same machine definitions plugs in
+   * (core/engine/).
    */
   private advance(m: Pick<Member, 'id' | 'machine'> & { snap?: AnyMachineSnapshot }, event: EventObject | null, input?: unknown): AnyMachineSnapshot {
-    const scope = scopeOf(m.machine);
-    this.actions = [];
-    scope.actionExecutor = (a: ActionObject) => {
-      this.actions.push(a);
-    };
-    let next: AnyMachineSnapshot;
-    try {
-      next = event === null ? m.machine.getInitialSnapshot(scope, input) : m.machine.transition(m.snap!, event, scope);
-    } finally {
-      scope.actionExecutor = noExecutor;
-    }
-    if (next.status === 'error') throw next.error instanceof Error ? next.error : new Error(`${m.id}: ${String(next.error)}`);
-    for (const a of this.actions) this.apply(m.id, a);
-    return next;
+    return event === null ? this.engine.start(m.machine, m.id, input, this.sink) : this.engine.step(m.machine, m.id, m.snap!, event, this.sink);
   }
 
-  private apply(id: string, a: ActionObject): void {
-    switch (a.type) {
-      case 'send': {
-        const p = a.params as SendParams;
-        this.stepSent.push(this.bus.send(id, p.to, p.type, p.payload, this.cause));
-        return;
+  /** Where the engine's effects go: the bus, the lock table, the step's observations, the clock. */
+  private readonly sink: EffectSink = {
+    effect: (id, type, params) => {
+      switch (type) {
+        case 'send': {
+          const p = params as SendParams;
+          this.stepSent.push(this.bus.send(id, p.to, p.type, p.payload, this.cause));
+          return;
+        }
+        case 'lock': {
+          const p = params as LockParams;
+          this.locks.acquire(p.lock, p.thread ?? id, p.path, p.mode, p.irq, this.stepSeq++);
+          return;
+        }
+        case 'unlock': {
+          const p = params as LockParams;
+          this.locks.release(p.lock, p.thread ?? id, p.path, this.stepSeq++);
+          return;
+        }
+        case 'observe':
+          this.stepObs.push({ ...(params as Observation), actor: id, seq: this.stepSeq++ });
+          return;
+        default:
+          throw new Error(`actor ${id}: action "${type}" is not an effect the world applies (send, lock, unlock, observe, delayed raise, cancel)`);
       }
-      case 'lock': {
-        const p = a.params as LockParams;
-        this.locks.acquire(p.lock, p.thread ?? id, p.path, p.mode, p.irq, this.stepSeq++);
-        return;
-      }
-      case 'unlock': {
-        const p = a.params as LockParams;
-        this.locks.release(p.lock, p.thread ?? id, p.path, this.stepSeq++);
-        return;
-      }
-      case 'observe':
-        this.stepObs.push({ ...(a.params as Observation), actor: id, seq: this.stepSeq++ });
-        return;
-      case 'xstate.raise': {
-        const p = a.params as { event: EventObject; id?: string; delay?: number };
-        if (typeof p.delay !== 'number') return; // an undelayed raise is consumed inside the transition
-        this.clock.set(id, p.id ?? p.event.type, p.delay, p.event);
-        return;
-      }
-      case 'xstate.cancel':
-        this.clock.cancel(id, String((a.params as { sendId: string }).sendId));
-        return;
-      default:
-        throw new Error(`actor ${id}: action "${a.type}" is not an effect the world applies (send, lock, unlock, observe, delayed raise, cancel)`);
-    }
-  }
+    },
+    delay: (id, timerId, delay, event) => {
+      this.clock.set(id, timerId, delay, event);
+    },
+    cancel: (id, timerId) => {
+      this.clock.cancel(id, timerId);
+    },
+  };
 
   private fileObservation(o: Observation): void {
     if (this.exec.divert?.(this.stepActor, o)) return;
@@ -349,7 +334,7 @@ export class World {
   snapshot(): WorldSnapshot {
     if (this.pendingObs.length) throw new Error('world snapshot before the first step: take it after a step');
     return {
-      members: this.members.map((m) => m.snap),
+      members: this.members.map((m) => this.engine.save(m.snap)),
       bus: this.bus.snapshot(),
       locks: this.locks.snapshot(),
       clock: this.clock.snapshot(),
@@ -359,7 +344,7 @@ export class World {
   }
 
   restore(s: WorldSnapshot): void {
-    this.members.forEach((m, i) => (m.snap = s.members[i]));
+    this.members.forEach((m, i) => (m.snap = this.engine.load(s.members[i])));
     this.bus.restore(s.bus);
     this.locks.restore(s.locks);
     this.clock.restore(s.clock);
@@ -412,36 +397,6 @@ function substituted(kind: ActorKind, variant: BugVariant | undefined): AnyState
   let m = byVariant.get(variant!.name);
   if (!m) byVariant.set(variant!.name, (m = kind.machine.provide(sub as never) as AnyStateMachine));
   return m;
-}
-
-/**
- * The actor scope a pure transition runs in: one per machine, made once (xstate's own
- * `transition()` makes one per call). Its action executor is swapped in for each transition.
- */
-const scopes = new WeakMap<AnyStateMachine, AnyActorScope>();
-const noExecutor = () => {
-  throw new Error('an effect was executed outside a transition');
-};
-function scopeOf(machine: AnyStateMachine): AnyActorScope {
-  let s = scopes.get(machine);
-  if (!s) {
-    // createActor builds its initial snapshot eagerly; without input that fails harmlessly (status
-    // "error"); only its `self` and `system` are used here.
-    const self = createActor(machine);
-    s = {
-      self,
-      defer: () => {},
-      id: '',
-      logger: () => {},
-      sessionId: '',
-      stopChild: () => {},
-      system: self.system,
-      emit: () => {},
-      actionExecutor: noExecutor,
-    } as unknown as AnyActorScope;
-    scopes.set(machine, s);
-  }
-  return s;
 }
 
 /** A step touched a lock or shared state its kind's footprint does not declare: a model error. */

@@ -57,6 +57,7 @@ export default async function batch(t: BatchTask): Promise<RangeResult> {
     mode: t.spec.mode,
     runtime: rt,
     replayable: t.spec.replayable,
+    engine: t.spec.engine,
     onRun: (i) => {
       Atomics.store(ctl, lane, i + 1);
       return i + 1 < Atomics.load(ctl, LIMIT);

@@ -80,6 +80,7 @@ export async function exploreParallel(o: ExploreOptions, workers: number, hooks:
     maxSteps: o.maxSteps,
     mode: o.mode ?? 'inline',
     replayable: o.replayable,
+    ...(o.engine ? { engine: o.engine } : {}),
   };
   const lanes = workers * 2;
   const ctl = new Int32Array(new SharedArrayBuffer(4 * (1 + lanes)));
