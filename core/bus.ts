@@ -3,6 +3,7 @@
  * (from -> to) channel; channels are FIFO, like posted writes between two agents, and the scheduler
  * decides which channel head is delivered next.
  */
+import type { EventObject } from 'xstate';
 import type { Envelope } from './model/monitor.ts';
 
 export type { Envelope };
@@ -11,6 +12,8 @@ export type { Envelope };
 export interface Channel {
   key: string;
   queue: Envelope[];
+  /** The head envelope as the receiver's event ({ type, ...payload }), made once per head. */
+  head?: EventObject;
 }
 
 /** The bus as data: the message counter and every channel in order of first use. */
@@ -45,12 +48,34 @@ export class Bus {
     return this.channelList.filter((ch) => ch.queue.length > 0);
   }
 
-  /** Remove the head of a channel; the caller delivers it. */
-  take(from: string, to: string): Envelope {
-    const env = this.channels.get(channelKey(from, to))?.queue.shift();
-    if (!env) throw new Error(`bus: channel ${from}->${to} is empty`);
+  /** Every channel in order of first use, empty ones too (the world skips those without allocating). */
+  get allChannels(): readonly Channel[] {
+    return this.channelList;
+  }
+
+  /** The channel's head as its receiver's event: the same object until the head is taken. */
+  headEvent(ch: Channel): EventObject {
+    if (ch.head === undefined) {
+      const env = ch.queue[0];
+      ch.head = { type: env.type, ...env.payload };
+    }
+    return ch.head;
+  }
+
+  /** Remove the head of a channel (one `openChannels` or `allChannels` gave); the caller delivers it. */
+  takeHead(ch: Channel): Envelope {
+    const env = ch.queue.shift();
+    if (!env) throw new Error(`bus: channel ${ch.key} is empty`);
+    ch.head = undefined;
     this.inFlight--;
     return env;
+  }
+
+  /** Remove the head of a channel; the caller delivers it. */
+  take(from: string, to: string): Envelope {
+    const ch = this.channels.get(channelKey(from, to));
+    if (!ch || ch.queue.length === 0) throw new Error(`bus: channel ${from}->${to} is empty`);
+    return this.takeHead(ch);
   }
 
   /** Messages sent and not yet delivered. */

@@ -19,7 +19,7 @@ import type { ActorKind, DataPort, Footprint, Ports, WorldView } from './model/k
 import type { ActorObservation, ActorSnapshotView, QuiescenceView, StepRecord } from './model/monitor.ts';
 import type { BugVariant, Params, Scenario } from './model/scenario.ts';
 import type { SharedState } from './model/shared.ts';
-import { Bus, type BusSnapshot, type Envelope, channelKey } from './bus.ts';
+import { Bus, type BusSnapshot, type Channel, type Envelope, channelKey } from './bus.ts';
 import { type ClockSnapshot, VirtualClock } from './clock.ts';
 import { LockTable, type LockTableSnapshot } from './locks.ts';
 
@@ -27,6 +27,41 @@ export type EnabledStep =
   | { key: string; thread: string; type: 'deliver'; env: Envelope }
   | { key: string; thread: string; type: 'internal'; actor: string; event: { type: string; [k: string]: unknown } }
   | { key: string; thread: string; type: 'timer'; seq: number; owner: string };
+
+/** A delivery: the head of a channel. */
+class DeliverStep {
+  readonly type = 'deliver';
+  constructor(
+    readonly ch: Channel,
+    readonly env: Envelope,
+  ) {}
+  get key(): string {
+    return this.ch.key;
+  }
+  get thread(): string {
+    return this.env.to;
+  }
+}
+
+/** A step an actor offers. Its key is built only when asked for (the chosen step's, mostly). */
+class OfferStep {
+  readonly type = 'internal';
+  private k: string | undefined = undefined;
+  constructor(
+    readonly actor: string,
+    readonly event: { type: string; [k: string]: unknown },
+    private readonly label: string | undefined,
+  ) {}
+  get thread(): string {
+    return this.actor;
+  }
+  get key(): string {
+    return (this.k ??= this.label ? `${this.actor}.${this.event.type}[${this.label}]` : `${this.actor}.${this.event.type}`);
+  }
+}
+
+/** Shared by every record of a step that sent, observed or locked nothing. */
+const NONE: never[] = Object.freeze([]) as unknown as never[];
 
 /** What a step may touch, for partial-order reduction: its actor, channel, locks and shared state. */
 export interface StepFootprint {
@@ -168,17 +203,23 @@ export class World {
 
   private enabledNow(): EnabledStep[] {
     const out: EnabledStep[] = [];
-    for (const ch of this.bus.openChannels()) {
+    const channels = this.bus.allChannels;
+    for (let i = 0; i < channels.length; i++) {
+      const ch = channels[i];
+      if (ch.queue.length === 0) continue;
       const env = ch.queue[0];
       const m = this.byId.get(env.to);
       if (!m) throw new Error(`message ${env.type} from ${env.from} to unknown actor ${env.to}`);
-      if (m.kind.accepts && !m.kind.accepts(m.snap, { type: env.type, ...env.payload }, this.view)) continue;
-      out.push({ key: ch.key, thread: env.to, type: 'deliver', env });
+      if (m.kind.accepts && !m.kind.accepts(m.snap, this.bus.headEvent(ch), this.view)) continue;
+      out.push(new DeliverStep(ch, env));
     }
-    for (const m of this.members) {
-      for (const o of m.kind.offers(m.snap, this.view)) {
-        const key = `${m.id}.${o.event.type}${o.label ? `[${o.label}]` : ''}`;
-        out.push({ key, thread: m.id, type: 'internal', actor: m.id, event: o.event as { type: string; [k: string]: unknown } });
+    const members = this.members;
+    for (let i = 0; i < members.length; i++) {
+      const m = members[i];
+      const offers = m.kind.offers(m.snap, this.view);
+      for (let j = 0; j < offers.length; j++) {
+        const o = offers[j];
+        out.push(new OfferStep(m.id, o.event as { type: string; [k: string]: unknown }, o.label));
       }
     }
     const t = this.clock.nextTimer();
@@ -203,11 +244,16 @@ export class World {
 
   /** Execute one step and emit its record on `steps$`. */
   execute(step: EnabledStep, index: number): StepRecord {
-    this.stepObs = this.pendingObs;
-    this.pendingObs = [];
-    this.stepSent = [];
-    // Observations carried over (the initial shared state) keep their places at the front.
-    this.stepSeq = this.stepObs.reduce((m, o) => Math.max(m, o.seq + 1), 0);
+    this.stepSent = NONE;
+    this.stepSeq = 0;
+    if (this.pendingObs.length) {
+      // Observations carried over (the initial shared state) keep their places at the front.
+      this.stepObs = this.pendingObs;
+      this.pendingObs = NONE;
+      this.stepSeq = this.stepObs.reduce((m, o) => Math.max(m, o.seq + 1), 0);
+    } else {
+      this.stepObs = NONE;
+    }
     const declared = this.touched ? this.footprint(step) : null;
     this.touched?.clear();
     let m: Member;
@@ -222,9 +268,14 @@ export class World {
       recEvent = { type: 'xstate.timer', seq: step.seq };
     } else {
       if (step.type === 'deliver') {
-        delivered = this.bus.take(step.env.from, step.env.to);
+        if (step instanceof DeliverStep) {
+          event = this.bus.headEvent(step.ch) as typeof event;
+          delivered = this.bus.takeHead(step.ch);
+        } else {
+          delivered = this.bus.take(step.env.from, step.env.to);
+          event = { type: delivered.type, ...delivered.payload };
+        }
         m = this.member(delivered.to);
-        event = { type: delivered.type, ...delivered.payload };
         this.cause = delivered.id;
       } else {
         m = this.member(step.actor);
@@ -275,6 +326,7 @@ export class World {
       switch (type) {
         case 'send': {
           const p = params as SendParams;
+          if (this.stepSent === NONE) this.stepSent = [];
           this.stepSent.push(this.bus.send(id, p.to, p.type, p.payload, this.cause));
           return;
         }
@@ -289,6 +341,7 @@ export class World {
           return;
         }
         case 'observe':
+          if (this.stepObs === NONE) this.stepObs = [];
           this.stepObs.push({ ...(params as Observation), actor: id, seq: this.stepSeq++ });
           return;
         default:
@@ -305,6 +358,7 @@ export class World {
 
   private fileObservation(o: Observation): void {
     if (this.exec.divert?.(this.stepActor, o)) return;
+    if (this.stepObs === NONE) this.stepObs = [];
     this.stepObs.push({ ...o, actor: this.stepActor, seq: this.stepSeq++ });
   }
 

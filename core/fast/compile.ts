@@ -380,12 +380,15 @@ function compileBuiltinGuard(c: CompileCtx, g: BuiltinGuard, where: string): Gua
     }
     case 'stateIn': {
       const v = g.stateValue;
-      if (typeof v !== 'string' || v.includes('.')) return c.unsupported(`stateIn(${JSON.stringify(v)})`, where);
+      if (typeof v !== 'string' || (!v.startsWith('#') && v.includes('.'))) return c.unsupported(`stateIn(${JSON.stringify(v)})`, where);
       if (v.startsWith('#')) {
-        const node = c.machine.getStateNodeById(v);
-        // The root is always active; a child state when it is the current one.
-        if (node === c.machine.root) return () => true;
-        return (f) => f.snap.state.id === node.id;
+        // Resolved when evaluated, as xstate does (an unknown id throws then, not here).
+        const machine = c.machine;
+        return (f) => {
+          const node = machine.getStateNodeById(v);
+          // The root is always active; a child state when it is the current one.
+          return node === machine.root || f.snap.state.id === node.id;
+        };
       }
       return (f) => f.snap.value === v;
     }

@@ -78,12 +78,15 @@ export function assignAction(assignment: Assignment, params: unknown, lazy: bool
 }
 
 function doAssign(f: Frame, assignment: Assignment, p: unknown): void {
-  const a = { context: f.snap.context, event: f.event, spawn: noSpawn, self: undefined, system: undefined };
   let partial: Record<string, unknown> | undefined;
   if (typeof assignment === 'function') {
-    partial = assignment(a, p);
+    partial = assignment({ context: f.snap.context, event: f.event, spawn: noSpawn, self: undefined, system: undefined }, p);
+  } else if (!hasFunction(assignment)) {
+    // Values only (what `enqueue(assign({ ... }))` mostly makes): written as they are.
+    partial = assignment;
   } else {
     // Every value is computed from the context before any is written (xstate's semantics).
+    const a = { context: f.snap.context, event: f.event, spawn: noSpawn, self: undefined, system: undefined };
     partial = {};
     for (const key of Object.keys(assignment)) {
       const v = assignment[key];
@@ -93,6 +96,11 @@ function doAssign(f: Frame, assignment: Assignment, p: unknown): void {
   const ctx = writable(f);
   if (partial) for (const key in partial) ctx[key] = partial[key];
   f.changed = true;
+}
+
+function hasFunction(o: Record<string, unknown>): boolean {
+  for (const key in o) if (typeof o[key] === 'function') return true;
+  return false;
 }
 
 /** The live context, copied first if an enqueueActions callback still sees it. */
@@ -153,19 +161,67 @@ function doEnqueue(f: Frame, collect: Collect, p: unknown): void {
   const prevFrame = currentFrame;
   const prevBatch = currentBatch;
   const prevExposed = f.exposed;
-  f.exposed = f.snap.context;
+  const seen = f.snap.context;
   currentFrame = f;
   currentBatch = batch;
   try {
-    collect({ context: f.snap.context, event: f.event, enqueue, check, self: undefined, system: undefined }, p);
+    collect({ context: seen, event: f.event, enqueue, check, self: undefined, system: undefined }, p);
   } finally {
     currentFrame = prevFrame;
     currentBatch = prevBatch;
   }
+  // The callback's closures still see `seen`: if one can run after a write, writes must copy it.
+  if (!closedAfterWrite(f, batch)) f.exposed = seen;
   for (let i = 0; i < batch.length; i++) runAction(f, batch[i]);
   batch.length = 0;
   f.exposed = prevExposed;
   depth--;
+}
+
+/**
+ * Whether no closure made by an enqueueActions callback can run after the first action of its
+ * batch that may write the context: then the callback's view of the context cannot be told from
+ * the live one, and writes need no copy. Items after a write must be plain: a name, an object
+ * with constant params, an assign of constant values, or an inline function the world never
+ * calls; a computed assign, nested enqueueActions, computed raise or cancel is not.
+ */
+function closedAfterWrite(f: Frame, batch: unknown[]): boolean {
+  let wrote = false;
+  for (let i = 0; i < batch.length; i++) {
+    const a = batch[i] as Record<string, unknown> & { type?: unknown };
+    let writes = false;
+    let plain = true;
+    if (typeof (a as unknown) === 'function') {
+      switch (a.type) {
+        case 'xstate.assign':
+          writes = true;
+          plain = typeof a.assignment !== 'function' && !hasFunction(a.assignment as Record<string, unknown>);
+          break;
+        case 'xstate.enqueueActions':
+          writes = true;
+          plain = false;
+          break;
+        case 'xstate.raise':
+          plain = typeof a.event !== 'function' && typeof a.delay !== 'function';
+          break;
+        case 'xstate.cancel':
+          plain = typeof a.sendId !== 'function';
+          break;
+        default:
+          plain = a.resolve === undefined;
+      }
+    } else {
+      const type = typeof a === 'string' ? a : (a.type as string);
+      const impl = f.cm.actions[type] as { resolve?: unknown } | undefined;
+      // A named built-in (an assign or enqueueActions of the setup) may write; it was made at
+      // setup, not in the callback, so it closes over nothing the callback saw.
+      if (impl !== undefined && impl.resolve !== undefined) writes = true;
+      plain = typeof a === 'string' || typeof a.params !== 'function';
+    }
+    if (wrote && !plain) return false;
+    if (writes) wrote = true;
+  }
+  return true;
 }
 
 /** Forget enqueued lists a throwing step left behind (called at the start of every step). */
@@ -365,17 +421,20 @@ function selectAlways(f: Frame, list: CTransition[]): CTransition | null {
 
 /**
  * One microstep of a flat machine: exit the current state (if the transition changes state), the
- * transition's actions, enter the target; on entering a final state the machine is done and the
- * final state's and the root's exit actions run. The snapshot's state changes at the end (guards
- * evaluated inside the step see the state it started in, as in xstate).
+ * transition's actions, enter the target; on entering a final state the machine is done. A
+ * microstep that ends with the machine done runs the exit actions of its state and of the root
+ * (xstate does so after every microstep of a done machine, even a targetless one). The snapshot's
+ * state changes at the end (guards evaluated inside the step see the state it started in, as in
+ * xstate).
  */
 function microstep(f: Frame, t: CTransition): void {
   const target = t.target;
+  const snap = f.snap;
   if (target === null) {
     runAll(t.actions, f);
+    if (snap.status === 'done') finish(f, snap.state);
     return;
   }
-  const snap = f.snap;
   const from = snap.state;
   runAll(from.exit, f);
   runAll(t.actions, f);
@@ -383,19 +442,24 @@ function microstep(f: Frame, t: CTransition): void {
   enter(f, from, target);
 }
 
-function enter(f: Frame, from: CState | null, target: CState): void {
+function enter(f: Frame, from: CState, target: CState): void {
   const snap = f.snap;
-  if (target.final) {
-    runAll(target.exit, f);
-    runAll(f.cm.rootExit, f);
+  if (target.final && snap.status !== 'done') {
     snap.status = 'done';
     f.changed = true;
   }
+  if (snap.status === 'done') finish(f, target);
   if (from !== target) {
     snap.state = target;
     snap.value = target.key;
     f.changed = true;
   }
+}
+
+/** A done machine's microstep ends with the exit actions of its state, then of the root. */
+function finish(f: Frame, state: CState): void {
+  runAll(state.exit, f);
+  runAll(f.cm.rootExit, f);
 }
 
 /** The eventless loop after a microstep: `always` transitions, then internal events, until stable. */
