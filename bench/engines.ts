@@ -21,6 +21,9 @@ export interface EngineTiming {
   seconds: number;
   runsPerSecond: number;
   stepsPerSecond: number;
+  /** This process's CPU seconds while timing (robust to other processes on the machine). */
+  cpuSeconds: number;
+  runsPerCpuSecond: number;
   digest: string;
 }
 
@@ -35,6 +38,9 @@ export interface EnginesRow {
   /** fast runs/s over the xstate runs/s timed just before it, per pair. */
   ratios: number[];
   medianRatio: number;
+  /** The same per CPU second. */
+  cpuRatios: number[];
+  medianCpuRatio: number;
   digestsEqual: boolean;
 }
 
@@ -45,10 +51,13 @@ const median = (xs: number[]) => {
 
 function timed(o: ExploreOptions, engine: EngineName): EngineTiming {
   // Wall clock: a benchmark, not a run.
+  const cpu0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   const r = explore({ ...o, engine });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  return { engine, runs: r.runs, steps: r.steps, seconds, runsPerSecond: r.runs / seconds, stepsPerSecond: r.steps / seconds, digest: r.digest };
+  const cpu = process.cpuUsage(cpu0);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+  return { engine, runs: r.runs, steps: r.steps, seconds, runsPerSecond: r.runs / seconds, stepsPerSecond: r.steps / seconds, cpuSeconds, runsPerCpuSecond: r.runs / cpuSeconds, digest: r.digest };
 }
 
 export function enginesRow(scenarioName: string, runs: number, pairs: number, strategy: StrategyName = 'random'): EnginesRow {
@@ -58,11 +67,13 @@ export function enginesRow(scenarioName: string, runs: number, pairs: number, st
   for (const engine of ['xstate', 'fast'] as const) explore({ ...o, runs: Math.max(50, Math.round(runs / 10)), seed: 99, engine });
   const timings: EngineTiming[] = [];
   const ratios: number[] = [];
+  const cpuRatios: number[] = [];
   for (let k = 0; k < pairs; k++) {
     const x = timed(o, 'xstate');
     const f = timed(o, 'fast');
     timings.push(x, f);
     ratios.push(f.runsPerSecond / x.runsPerSecond);
+    cpuRatios.push(f.runsPerCpuSecond / x.runsPerCpuSecond);
   }
   const of = (e: EngineName) => timings.filter((t) => t.engine === e);
   const summary = (e: EngineName) => ({ runsPerSecond: median(of(e).map((t) => t.runsPerSecond)), stepsPerSecond: median(of(e).map((t) => t.stepsPerSecond)) });
@@ -75,6 +86,8 @@ export function enginesRow(scenarioName: string, runs: number, pairs: number, st
     fast: summary('fast'),
     ratios,
     medianRatio: median(ratios),
+    cpuRatios,
+    medianCpuRatio: median(cpuRatios),
     digestsEqual: timings.every((t) => t.digest === timings[0].digest),
   };
 }
@@ -84,7 +97,7 @@ export function printEngines(rows: EnginesRow[], pairs: number): void {
   for (const r of rows) {
     const cell = (e: { runsPerSecond: number; stepsPerSecond: number }) => `${e.runsPerSecond.toFixed(0).padStart(6)} runs/s ${e.stepsPerSecond.toFixed(0).padStart(8)} steps/s`;
     console.log(
-      `  ${r.scenario.padEnd(14)} ${r.strategy.padEnd(6)} ${r.runs} runs  xstate ${cell(r.xstate)}  fast ${cell(r.fast)}  fast/xstate ${r.medianRatio.toFixed(2)}x (pairs ${r.ratios.map((x) => x.toFixed(2)).join(', ')}); digests ${r.digestsEqual ? 'equal' : 'DIFFER'} (${r.timings[0].digest.slice(0, 12)})`,
+      `  ${r.scenario.padEnd(14)} ${r.strategy.padEnd(6)} ${r.runs} runs  xstate ${cell(r.xstate)}  fast ${cell(r.fast)}  fast/xstate ${r.medianRatio.toFixed(2)}x (pairs ${r.ratios.map((x) => x.toFixed(2)).join(', ')}); per CPU second ${r.medianCpuRatio.toFixed(2)}x; digests ${r.digestsEqual ? 'equal' : 'DIFFER'} (${r.timings[0].digest.slice(0, 12)})`,
     );
   }
   const fb = fastFallbacks();

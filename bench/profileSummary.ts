@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 
 interface Node {
   id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
+  callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
   hitCount?: number;
   children?: number[];
 }
@@ -18,7 +18,7 @@ interface Profile {
   endTime: number;
 }
 
-const [file, topArg] = process.argv.slice(2);
+const [file, topArg, inclusiveArg] = process.argv.slice(2);
 if (!file) {
   console.error('usage: profileSummary.ts <file.cpuprofile> [top]');
   process.exit(2);
@@ -35,7 +35,7 @@ const files = new Map<string, number>();
 for (const [id, t] of self) {
   const n = byId.get(id)!;
   const url = shortUrl(n.callFrame.url) || '(native)';
-  const name = `${n.callFrame.functionName || '(anonymous)'} ${url}:${n.callFrame.lineNumber + 1}`;
+  const name = `${n.callFrame.functionName || "(anonymous)"} ${url}:${n.callFrame.lineNumber + 1}:${n.callFrame.columnNumber + 1}`;
   fn.set(name, (fn.get(name) ?? 0) + t);
   files.set(url, (files.get(url) ?? 0) + t);
 }
@@ -45,5 +45,24 @@ const print = (title: string, m: Map<string, number>) => {
   for (const [k, t] of [...m].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`  ${pct(t)}  ${k}`);
 };
 console.log(`${file}: ${(total / 1e6).toFixed(2)} s sampled`);
+// Inclusive time of named functions (comma-separated), counted once per sample even when nested.
+if (inclusiveArg) {
+  const names = new Set(inclusiveArg.split(','));
+  const parent = new Map<number, number>();
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const incl = new Map<string, number>();
+  for (const [id, t] of self) {
+    const seen = new Set<string>();
+    for (let x: number | undefined = id; x !== undefined; x = parent.get(x)) {
+      const name = byId.get(x)!.callFrame.functionName;
+      if (names.has(name) && !seen.has(name)) {
+        seen.add(name);
+        incl.set(name, (incl.get(name) ?? 0) + t);
+      }
+    }
+  }
+  console.log('inclusive time');
+  for (const n of names) console.log(`  ${pct(incl.get(n) ?? 0)}  ${n}`);
+}
 print('self time by source file', files);
 print('self time by function', fn);

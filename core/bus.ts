@@ -24,6 +24,8 @@ export interface BusSnapshot {
 
 export class Bus {
   private readonly channels = new Map<string, Channel>();
+  /** The same channels by sender, then receiver: found without building the key. */
+  private readonly byEnds = new Map<string, Map<string, Channel>>();
   /** The channels in order of first use: the order heads are offered in. */
   private channelList: Channel[] = [];
   private seq = 0;
@@ -31,12 +33,19 @@ export class Bus {
 
   send(from: string, to: string, type: string, payload: Record<string, unknown>, cause: number | null): Envelope {
     const env: Envelope = { id: ++this.seq, from, to, type, payload, cause };
-    const key = channelKey(from, to);
-    let ch = this.channels.get(key);
-    if (!ch) {
-      ch = { key, queue: [] };
-      this.channels.set(key, ch);
-      this.channelList.push(ch);
+    let ends = this.byEnds.get(from);
+    if (ends === undefined) this.byEnds.set(from, (ends = new Map()));
+    let ch = ends.get(to);
+    if (ch === undefined) {
+      // First send on this channel since the bus was made or restored.
+      const key = channelKey(from, to);
+      ch = this.channels.get(key);
+      if (ch === undefined) {
+        ch = { key, queue: [], head: undefined };
+        this.channels.set(key, ch);
+        this.channelList.push(ch);
+      }
+      ends.set(to, ch);
     }
     ch.queue.push(env);
     this.inFlight++;
@@ -96,7 +105,8 @@ export class Bus {
   restore(s: BusSnapshot): void {
     this.seq = s.seq;
     this.channels.clear();
-    this.channelList = s.channels.map((c) => ({ key: c.key, queue: [...c.queue] }));
+    this.byEnds.clear();
+    this.channelList = s.channels.map((c) => ({ key: c.key, queue: [...c.queue], head: undefined }));
     this.inFlight = 0;
     for (const ch of this.channelList) {
       this.channels.set(ch.key, ch);

@@ -78,7 +78,17 @@ function unit(c: number): void {
 
 function text(s: string): void {
   const n = s.length;
-  for (let i = 0; i < n; i++) unit(s.charCodeAt(i));
+  let a = A;
+  let b = B;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    a = (a << 13) | (a >>> 19);
+    b = Math.imul(b ^ c, 0x5bd1e995);
+    b = (b << 17) | (b >>> 15);
+  }
+  A = a;
+  B = b;
   N += n;
 }
 

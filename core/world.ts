@@ -87,6 +87,10 @@ interface Member {
   /** The kind's machine, with the variant's substitutions. */
   machine: AnyStateMachine;
   snap: AnyMachineSnapshot;
+  // The kind's functions, bound once: every step calls them (one call site per use, not one per kind).
+  offers: ActorKind['offers'];
+  accepts: NonNullable<ActorKind['accepts']> | null;
+  prepare: NonNullable<ActorKind['prepare']> | null;
 }
 
 /** Everything that changes during a run, as data: restore(snapshot()) puts the world back exactly. */
@@ -176,7 +180,16 @@ export class World {
       const machine = substituted(a.kind, variant);
       this.stepActor = a.id;
       const snap = this.advance({ id: a.id, machine } as Member, null, a.input);
-      const member: Member = { id: a.id, kind: a.kind, machine, snap };
+      const k = a.kind;
+      const member: Member = {
+        id: a.id,
+        kind: k,
+        machine,
+        snap,
+        offers: k.offers.bind(k),
+        accepts: k.accepts ? k.accepts.bind(k) : null,
+        prepare: k.prepare ? k.prepare.bind(k) : null,
+      };
       this.members.push(member);
       this.byId.set(a.id, member);
     }
@@ -210,13 +223,13 @@ export class World {
       const env = ch.queue[0];
       const m = this.byId.get(env.to);
       if (!m) throw new Error(`message ${env.type} from ${env.from} to unknown actor ${env.to}`);
-      if (m.kind.accepts && !m.kind.accepts(m.snap, this.bus.headEvent(ch), this.view)) continue;
+      if (m.accepts !== null && !m.accepts(m.snap, this.bus.headEvent(ch), this.view)) continue;
       out.push(new DeliverStep(ch, env));
     }
     const members = this.members;
     for (let i = 0; i < members.length; i++) {
       const m = members[i];
-      const offers = m.kind.offers(m.snap, this.view);
+      const offers = m.offers(m.snap, this.view);
       for (let j = 0; j < offers.length; j++) {
         const o = offers[j];
         out.push(new OfferStep(m.id, o.event as { type: string; [k: string]: unknown }, o.label));
@@ -286,8 +299,8 @@ export class World {
     }
     this.stepActor = m.id;
     const before = valueString(m.snap.value);
-    if (step.type !== 'timer' && m.kind.prepare) {
-      event = m.kind.prepare(m.snap, event, this.ports, m.id) as typeof event;
+    if (step.type !== 'timer' && m.prepare !== null) {
+      event = m.prepare(m.snap, event, this.ports, m.id) as typeof event;
       recEvent = event;
     }
     m.snap = this.advance(m, event);

@@ -12,7 +12,7 @@ import { modeNames, replayable } from '../../core/modes.ts';
 import { runExploration } from '../explore/run.ts';
 import { printSummary } from '../explore/summary.ts';
 import { applySets, defaults, findBug, findScenario } from '../params.ts';
-import { fail, parseCount, parseSeed } from '../usage.ts';
+import { fail, parseCount, parseEngine, parseSeed } from '../usage.ts';
 import { writeReproInspector } from './inspect.ts';
 
 export interface ExploreFlags {
@@ -26,6 +26,7 @@ export interface ExploreFlags {
   out: string;
   mode: string;
   workers: string;
+  engine?: string;
   json?: boolean;
 }
 
@@ -45,8 +46,9 @@ export async function exploreCommand(scenarioName: string, f: ExploreFlags): Pro
   const seed = parseSeed(f.seed);
   const depth = parseCount('--depth', f.depth, 1);
   const maxSteps = parseCount('--max-steps', f.maxSteps, 1);
+  const engine = parseEngine(f.engine);
 
-  const o = { scenario, params, bug, runs, seed, strategy, depth, maxSteps, mode, replayable: replayable(scenario, mode) };
+  const o = { scenario, params, bug, runs, seed, strategy, depth, maxSteps, mode, replayable: replayable(scenario, mode), engine };
   const { result, interrupted, seconds } = await runExploration(o, workers);
   const info = {
     scenario: scenario.name,

@@ -76,7 +76,8 @@ export function compareRun(t: DiffTarget, run: number, seed: number, engines: [E
   return { mismatch: firstDifference(t, run, seed, ea, a, eb, b), result: a.result };
 }
 
-function firstDifference(t: DiffTarget, run: number, seed: number, ea: EngineName, a: EngineRun, eb: EngineName, b: EngineRun): Mismatch | null {
+/** The first difference between two runs (of the same target, run number and seed), or null. */
+export function firstDifference(t: DiffTarget, run: number, seed: number, ea: EngineName, a: EngineRun, eb: EngineName, b: EngineRun): Mismatch | null {
   const mismatch = (step: number, what: string, ra: string, rb: string): Mismatch => ({
     scenario: t.scenario.name,
     bug: t.bug,

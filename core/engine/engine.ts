@@ -9,8 +9,20 @@ import type { AnyMachineSnapshot, AnyStateMachine, EventObject } from 'xstate';
 
 export const ENGINE_NAMES = ['fast', 'xstate'] as const;
 export type EngineName = (typeof ENGINE_NAMES)[number];
-/** The engine explore, replay and the library use when none is named. */
+/** The engine explore, replay and the library use when none is named (and PAGERACE_ENGINE is unset). */
 export const DEFAULT_ENGINE: EngineName = 'fast';
+
+/**
+ * The engine used when none is named: PAGERACE_ENGINE when set (so that a whole test suite or a
+ * user's script runs on the other engine without changes), else DEFAULT_ENGINE. Both engines give
+ * the same runs step for step, so this changes speed only.
+ */
+export function defaultEngine(): EngineName {
+  const v = typeof process === 'undefined' ? undefined : process.env.PAGERACE_ENGINE;
+  if (v === undefined || v === '') return DEFAULT_ENGINE;
+  if (!isEngineName(v)) throw new Error(`PAGERACE_ENGINE must be one of ${ENGINE_NAMES.join(', ')}, got "${v}"`);
+  return v;
+}
 
 /** Where a step's effects go (the world): in the order the machine made them. */
 export interface EffectSink {

@@ -1,13 +1,13 @@
 /** The engines by name. */
 import { fastEngine } from '../fast/engine.ts';
-import { type ActorEngine, DEFAULT_ENGINE, type EngineName } from './engine.ts';
+import { type ActorEngine, type EngineName, defaultEngine } from './engine.ts';
 import { xstateEngine } from './xstate.ts';
 
 export * from './engine.ts';
 export { xstateEngine } from './xstate.ts';
 
-export function engineNamed(name: EngineName = DEFAULT_ENGINE): ActorEngine {
-  switch (name) {
+export function engineNamed(name?: EngineName): ActorEngine {
+  switch (name ?? defaultEngine()) {
     case 'fast':
       return fastEngine;
     case 'xstate':
