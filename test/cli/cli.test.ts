@@ -92,6 +92,7 @@ describe('bad input: one line, exit 2, no stack trace', () => {
     [['explore', 'iopf', '--depth', '0'], /--depth must be a whole number >= 1/],
     [['explore', 'iopf', '--seed', '-1'], /--seed must be a whole number/],
     [['explore', 'iopf', '--max-steps', '0'], /--max-steps/],
+    [['explore', 'iopf', '--engine', 'v8'], /--engine must be one of fast, xstate, got "v8"/],
     [['explore', 'iopf', '--wat'], /unknown option '--wat'/],
     [['frobnicate'], /unknown command 'frobnicate'/],
     [['replay', join(dir, 'missing.json')], /cannot read repro file .*no such file/],
