@@ -7,6 +7,7 @@
  *   node --import tsx bench/differential.ts [runs] [scenario] [seed] [variant runs]
  */
 import { describeMismatch, differential } from '../core/engine/differential.ts';
+import { fastFallbacks } from '../core/fast/engine.ts';
 import { defaultParams } from '../core/params.ts';
 import { scenarios } from '../systems/index.ts';
 
@@ -37,4 +38,6 @@ for (const sc of Object.values(scenarios)) {
 }
 const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
 console.log(`${total} runs (${steps} steps) on both engines in ${seconds.toFixed(0)} s: ${bad ? `${bad} MISMATCH(ES)` : 'no mismatch'}`);
+const fb = fastFallbacks();
+for (const [id, why] of fb) console.log(`fast engine fell back to xstate for machine ${id}: ${why}`);
 process.exitCode = bad ? 1 : 0;

@@ -6,14 +6,16 @@
  * `always` transitions, and, for `after`, the delayed raise and cancel xstate adds to the state's
  * entry and exit.
  *
- * Supported, with xstate's semantics: a root with atomic and final child states (flat machines);
+ * Supported, with xstate's semantics: a root with atomic and final child states, and compound
+ * states that only group atomic ones (no actions, transitions or tags of their own; a transition
+ * into one enters its initial leaf);
  * `on` (exact types, `*` and `prefix.*` wildcards), `always`, `after` (number, named or computed
  * delays), `entry`/`exit` on the states and the root, `reenter`, targets by key, `.key` or `#id`;
  * guards named, inline, with params, `and`/`or`/`not`/`stateIn`; actions named (effects and
  * built-ins), inline, with params; the built-ins `assign`, `enqueueActions` (with `enqueue`,
  * `enqueue.assign`/`raise`/`cancel`, `check`), `raise` (delayed or not), `cancel`, `log` and
- * `emit` (both reported to the world like xstate's engine reports them). Anything else (nested or
- * parallel states, history, invoke, spawn, sendTo, onDone, machine output, ...) makes `compile`
+ * `emit` (both reported to the world like xstate's engine reports them). Anything else (compound
+ * states with behaviour of their own, stateIn in a machine with compound states, parallel states, history, invoke, spawn, sendTo, onDone, machine output, ...) makes `compile`
  * throw an UnsupportedFeature naming the machine and the feature: the fast engine then runs that
  * machine on xstate (core/fast/engine.ts).
  */
@@ -46,8 +48,15 @@ export interface CTransition {
   source: string;
 }
 
+export type StateValue = string | { [k: string]: StateValue };
+
 export interface CState {
+  /** The leaf's path from the root, dotted ("idle", "map.pin"). */
   key: string;
+  /** xstate's state value for it. */
+  value: StateValue;
+  /** What `matches` accepts: the dotted paths of the leaf and of its groups. */
+  matches: ReadonlySet<string>;
   id: string;
   final: boolean;
   entry: Act[];
@@ -115,28 +124,61 @@ export function compileMachine(machine: AnyStateMachine): CompiledMachine {
   const impl = machine.implementations as { actions: Record<string, unknown>; guards: Record<string, unknown>; delays: Record<string, unknown> };
   const cfg = machine.config as Record<string, unknown>;
 
-  // Structure: a flat machine.
+  // Structure: a root with leaves, directly or inside compound states that only group them.
   if (root.type !== 'compound') unsupported(`a root of type "${root.type}" (only a root with child states)`);
   if (root.invoke.length) unsupported('invoke', 'root');
   if (cfg.output !== undefined) unsupported('machine output');
   if (root.config.onDone) unsupported('onDone', 'root');
   if (root.transitions.has('xstate.route')) unsupported('route transitions');
-  for (const [key, s] of Object.entries(root.states)) {
-    const where = `state "${key}"`;
-    if (s.type !== 'atomic' && s.type !== 'final') unsupported(`a ${s.type} state`, where);
-    if (s.invoke.length) unsupported('invoke', where);
-    if (s.config.onDone) unsupported('onDone', where);
-    if (s.type === 'final' && s.output !== undefined) unsupported('a final state output', where);
-  }
-  const initialNode = root.initial?.target?.[0];
+  // The leaves (atomic and final states), found through compound states that only group them.
+  const leaves: { path: string[]; node: XNode }[] = [];
+  const collect = (parent: XNode, path: string[]) => {
+    for (const [key, s] of Object.entries(parent.states)) {
+      const p = [...path, key];
+      const where = `state "${p.join('.')}"`;
+      if (s.invoke.length) unsupported('invoke', where);
+      if (s.config.onDone) unsupported('onDone', where);
+      if (s.type === 'compound') {
+        // A grouping state: no actions, transitions or tags of its own (then entering, exiting
+        // and selecting transitions are those of its leaves, as in xstate).
+        if (s.entry.length || s.exit.length || s.transitions.size || (s.always ?? []).length || s.tags.length || (s.initial?.actions ?? []).length)
+          unsupported('a compound state with its own actions, transitions or tags', where);
+        collect(s, p);
+        continue;
+      }
+      if (s.type !== 'atomic' && s.type !== 'final') unsupported(`a ${s.type} state`, where);
+      if (s.type === 'final' && path.length) unsupported('a final state inside a compound state', where);
+      if (s.type === 'final' && s.output !== undefined) unsupported('a final state output', where);
+      leaves.push({ path: p, node: s });
+    }
+  };
+  collect(root, []);
+  const nested = leaves.some((l) => l.path.length > 1);
+  /** A compound target's leaf: its initial state, down to a leaf. */
+  const leafOf = (node: XNode, where: string): XNode => {
+    let n = node;
+    while (n.type === 'compound' && n !== root) {
+      const next = n.initial?.target?.[0];
+      if (!next) unsupported('a compound state without an initial state', where);
+      n = next!;
+    }
+    return n;
+  };
+  const initialNode = root.initial?.target?.[0] ? leafOf(root.initial.target[0], 'root initial') : undefined;
   if (!initialNode) unsupported('no initial state');
 
-  const ctx = { machine, id, impl, unsupported };
+  const ctx = { machine, id, impl, unsupported, nested };
   const states = new Map<string, CState>();
   const byNode = new Map<XNode, CState>();
-  for (const [key, s] of Object.entries(root.states)) {
+  for (const { path, node: s } of leaves) {
+    const key = path.join('.');
+    // xstate's state value: the key at the root, else { parent: { ...: leaf } }.
+    let value: StateValue = path[path.length - 1];
+    for (let i = path.length - 2; i >= 0; i--) value = { [path[i]]: value };
     const cs: CState = {
       key,
+      value,
+      matches: new Set(path.map((_, i) => path.slice(0, i + 1).join('.'))),
       id: s.id,
       final: s.type === 'final',
       entry: compileActions(ctx, s.entry, `entry of state "${key}"`),
@@ -155,8 +197,12 @@ export function compileMachine(machine: AnyStateMachine): CompiledMachine {
     if (t.target && t.target.length) {
       if (t.target.length > 1) unsupported('a transition with several targets', where);
       const node = t.target[0];
-      const cs = byNode.get(node);
-      if (!cs) unsupported(`a transition to "#${node.id}", which is not a child state of the root`, where);
+      if (node.type === 'compound') {
+        // Entering a group from inside it would exit and re-enter the group in xstate.
+        for (let n: XNode | undefined = t.source; n; n = n.parent) if (n === node) unsupported(`a transition to "#${node.id}", which contains its source`, where);
+      }
+      const cs = byNode.get(leafOf(node, where));
+      if (!cs) unsupported(`a transition to "#${node.id}", which is not a state of the machine`, where);
       if (fromRoot && t.reenter) unsupported('a root transition with reenter: true', where);
       // A state targeting itself without reenter stays (no exit, no entry); everything else
       // exits the current state and enters the target (from the root: even the same state).
@@ -190,9 +236,10 @@ export function compileMachine(machine: AnyStateMachine): CompiledMachine {
     return m;
   };
   onOf(root);
-  for (const s of Object.values(root.states)) onOf(s);
+  for (const { node: s } of leaves) onOf(s);
   const rootAlways = (root.always ?? []).map((t) => compileTransition(t, 'always in the root'));
-  for (const [key, s] of Object.entries(root.states)) {
+  for (const { path, node: s } of leaves) {
+    const key = path.join('.');
     const cs = states.get(key)!;
     cs.always = [...(s.always ?? []).map((t) => compileTransition(t, `always in state "${key}"`)), ...rootAlways];
   }
@@ -263,6 +310,8 @@ interface CompileCtx {
   id: string;
   impl: { actions: Record<string, unknown>; guards: Record<string, unknown>; delays: Record<string, unknown> };
   unsupported(feature: string, where?: string): never;
+  /** The machine has leaves inside compound states. */
+  nested: boolean;
 }
 
 type ParamsSpec = unknown;
@@ -380,7 +429,7 @@ function compileBuiltinGuard(c: CompileCtx, g: BuiltinGuard, where: string): Gua
     }
     case 'stateIn': {
       const v = g.stateValue;
-      if (typeof v !== 'string' || (!v.startsWith('#') && v.includes('.'))) return c.unsupported(`stateIn(${JSON.stringify(v)})`, where);
+      if (typeof v !== 'string' || (!v.startsWith('#') && v.includes('.')) || c.nested) return c.unsupported(`stateIn(${JSON.stringify(v)})`, where);
       if (v.startsWith('#')) {
         // Resolved when evaluated, as xstate does (an unknown id throws then, not here).
         const machine = c.machine;

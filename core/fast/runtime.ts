@@ -451,7 +451,7 @@ function enter(f: Frame, from: CState, target: CState): void {
   if (snap.status === 'done') finish(f, target);
   if (from !== target) {
     snap.state = target;
-    snap.value = target.key;
+    snap.value = target.value;
     f.changed = true;
   }
 }

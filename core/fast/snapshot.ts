@@ -4,14 +4,14 @@
  * kept live: a step updates it in place. `copy()` gives one that later steps do not change.
  */
 import type { AnyStateMachine, EventObject } from 'xstate';
-import type { CState, CompiledMachine } from './compile.ts';
+import type { CState, CompiledMachine, StateValue } from './compile.ts';
 import { type Frame, select } from './runtime.ts';
 
 const EMPTY = Object.freeze({});
 
 export class FastSnapshot {
   status: 'active' | 'done' = 'active';
-  value: string;
+  value: StateValue;
   readonly output: unknown = undefined;
   readonly error: unknown = undefined;
   readonly machine: AnyStateMachine;
@@ -21,7 +21,7 @@ export class FastSnapshot {
     public state: CState,
     public context: Record<string, unknown>,
   ) {
-    this.value = state.key;
+    this.value = state.value;
     this.machine = cm.machine;
   }
 
@@ -37,9 +37,9 @@ export class FastSnapshot {
     return new Set([...this.cm.rootTags, ...this.state.tags]);
   }
 
-  /** xstate's `matches` for a flat machine: the state's key (a dotted path never matches). */
+  /** xstate's `matches`: the leaf or one of its groups, as a dotted path or a state value. */
   matches(v: unknown): boolean {
-    return typeof v === 'string' && !v.includes('.') && v === this.value;
+    return this.state.matches.has(typeof v === 'string' ? v : dotted(v));
   }
 
   hasTag(tag: string): boolean {
@@ -63,6 +63,19 @@ export class FastSnapshot {
   toJSON(): unknown {
     return { status: this.status, value: this.value, context: this.context, children: {}, historyValue: {}, tags: [...this.tags] };
   }
+}
+
+/** A state value as a dotted path ({ a: { b: 'c' } } -> "a.b.c"; several keys: no path). */
+function dotted(v: unknown): string {
+  let out = '';
+  let x = v;
+  while (x !== null && typeof x === 'object') {
+    const keys = Object.keys(x);
+    if (keys.length !== 1) return '\u0000';
+    out += (out ? '.' : '') + keys[0];
+    x = (x as Record<string, unknown>)[keys[0]];
+  }
+  return typeof x === 'string' ? out + (out ? '.' : '') + x : '\u0000';
 }
 
 const noSink = {

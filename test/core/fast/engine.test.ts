@@ -235,6 +235,34 @@ describe('fast engine, feature by feature against xstate', () => {
     same(m, [ev('GO'), ev('BACK'), ev('STOP')]);
   });
 
+  it('compound states that group leaves: values, initial leaves, targets by key, by path and by id, root transitions, after and always in leaves, matches', () => {
+    const o = (what: string) => ({ type: 'observe' as const, params: { what } });
+    const m = setup({ actions: { ...effectActions } }).createMachine({
+      id: 'groups',
+      initial: 'idle',
+      on: { RESET: { target: '.idle', actions: o('reset') } },
+      states: {
+        idle: { on: { GO: 'map.pin', MAP: 'map', DEEP: 'outer' } },
+        map: {
+          initial: 'walk',
+          states: {
+            walk: { entry: o('walk-in'), exit: o('walk-out'), on: { NEXT: { target: 'pin', actions: o('next') }, SELF: 'walk' }, after: { 5: 'pin' } },
+            pin: { always: { guard: ({ event }) => event.type === 'SKIP', target: '#groups.map.done' }, on: { SKIP: { actions: o('skip') }, OUT: '#leave' } },
+            done: { on: { BACK: '#groups.idle' } },
+          },
+        },
+        outer: { initial: 'inner', states: { inner: { initial: 'leaf', states: { leaf: { entry: o('leaf'), on: { UP: '#groups.map' } } } } } },
+        leave: { id: 'leave', type: 'final', entry: o('bye') },
+      },
+    });
+    same(m, [ev('MAP'), ev('SELF'), ev('NEXT'), ev('SKIP'), ev('BACK'), ev('GO'), ev('RESET'), ev('DEEP'), ev('UP'), ev('NEXT'), ev('OUT'), ev('RESET')]);
+    const s = strictFastEngine.start(m, 'a', undefined, recorder([]));
+    strictFastEngine.step(m, 'a', s, ev('DEEP'), recorder([]));
+    expect(s.value).toEqual({ outer: { inner: 'leaf' } });
+    for (const v of ['outer', 'outer.inner', 'outer.inner.leaf', { outer: 'inner' }, { outer: { inner: 'leaf' } }]) expect(s.matches(v as never)).toBe(true);
+    for (const v of ['inner', 'leaf', 'map', { outer: 'leaf' }]) expect(s.matches(v as never)).toBe(false);
+  });
+
   it('entry and exit: a state targeting itself stays unless reenter; reenter exits and enters', () => {
     const o = (what: string) => ({ type: 'observe' as const, params: { what } });
     const m = setup({ actions: { ...effectActions } }).createMachine({
@@ -316,11 +344,16 @@ describe('fast engine, feature by feature against xstate', () => {
 });
 
 describe('fast engine: what it refuses, the fallback, the snapshot', () => {
-  const nested = createMachine({ id: 't.nested', initial: 'a', states: { a: { initial: 'x', states: { x: {} } } } });
+  // A compound state with behaviour of its own (entry actions): not interpreted.
+  const nested = createMachine({ id: 't.nested', initial: 'a', states: { a: { initial: 'x', entry: log('in a'), states: { x: {} } } } });
 
   it('refuses a machine it does not interpret, naming the machine and the feature', () => {
     expect(() => compileMachine(nested)).toThrow(UnsupportedFeature);
-    expect(() => compileMachine(nested)).toThrow(/machine "t.nested" uses a compound state \(state "a"\)/);
+    expect(() => compileMachine(nested)).toThrow(/machine "t.nested" uses a compound state with its own actions, transitions or tags \(state "a"\)/);
+    const parallel = createMachine({ id: 't.par', initial: 'a', states: { a: { type: 'parallel', states: { x: {}, y: {} } } } });
+    expect(() => compileMachine(parallel)).toThrow(/machine "t.par" uses a parallel state \(state "a"\)/);
+    const inGroup = setup({ guards: {} }).createMachine({ id: 't.in', initial: 'g', states: { g: { initial: 'x', states: { x: { on: { E: { guard: stateIn('#t.in.g'), target: 'y' } } }, y: {} } } } });
+    expect(() => compileMachine(inGroup)).toThrow(/stateIn/);
     const invoking = createMachine({ id: 't.invoke', initial: 'a', states: { a: { invoke: { src: 'x' } } } });
     expect(() => compileMachine(invoking)).toThrow(/machine "t.invoke" uses invoke/);
     const sending = setup({}).createMachine({ id: 't.sendTo', initial: 'a', states: { a: { entry: { type: 'xstate.sendTo' } as never } } });
