@@ -91,6 +91,8 @@ interface Member {
   offers: ActorKind['offers'];
   accepts: NonNullable<ActorKind['accepts']> | null;
   prepare: NonNullable<ActorKind['prepare']> | null;
+  /** The member's part of the world hash, kept until its snapshot changes (a step or a restore). */
+  canon?: string;
 }
 
 /** Everything that changes during a run, as data: restore(snapshot()) puts the world back exactly. */
@@ -304,6 +306,7 @@ export class World {
       recEvent = event;
     }
     m.snap = this.advance(m, event);
+    m.canon = undefined;
     this.clock.tick();
     const rec: StepRecord = {
       i: index,
@@ -411,7 +414,10 @@ export class World {
   }
 
   restore(s: WorldSnapshot): void {
-    this.members.forEach((m, i) => (m.snap = this.engine.load(s.members[i])));
+    this.members.forEach((m, i) => {
+      m.snap = this.engine.load(s.members[i]);
+      m.canon = undefined;
+    });
     this.bus.restore(s.bus);
     this.locks.restore(s.locks);
     this.clock.restore(s.clock);
@@ -427,9 +433,15 @@ export class World {
    * independent steps hash equal.
    */
   hash(): string {
-    const actors = this.members.map((m) => [m.id, m.kind.canonical ? m.kind.canonical(m.snap) : [m.snap.value, m.snap.context]]);
+    // The bytes of JSON.stringify([actors, bus, locks, clock, shared]) with actors as [id, canonical]
+    // pairs; each actor's part is kept until its snapshot changes (most steps change one actor).
+    let actors = '';
+    for (const m of this.members) {
+      m.canon ??= JSON.stringify([m.id, m.kind.canonical ? m.kind.canonical(m.snap) : [m.snap.value, m.snap.context]]);
+      actors += actors ? `,${m.canon}` : m.canon;
+    }
     const shared = this.shared.map((s) => [s.name, s.canonical ? s.canonical() : s.snapshot()]);
-    const text = JSON.stringify([actors, this.bus.canonical(), this.locks.canonical(), this.clock.canonical(), shared]);
+    const text = `[[${actors}],${JSON.stringify([this.bus.canonical(), this.locks.canonical(), this.clock.canonical(), shared]).slice(1)}`;
     return createHash('sha256').update(text).digest('hex');
   }
 
