@@ -12,7 +12,7 @@ import { defaultParams } from '../../../core/params.ts';
 import { scenarios } from '../../../systems/index.ts';
 
 /** Runs per (scenario, variant, strategy). */
-const RUNS = 12;
+const RUNS = 8;
 
 describe('differential: xstate and fast engines agree step for step', () => {
   for (const sc of Object.values(scenarios)) {
