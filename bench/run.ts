@@ -1,6 +1,9 @@
 /**
- * `npm run bench`: throughput of the default IOPF exploration, measured in one process so the
- * figures can be compared as ratios. Not a test: numbers only.
+ * `npm run bench`: throughput, measured in one process so the figures can be compared as ratios.
+ * Not a test: numbers only.
+ * - engines: every scenario's default exploration on the xstate engine and on the fast engine,
+ *   timed alternately (bench/engines.ts; BENCH_ENGINE_RUNS runs per timing, default 2000,
+ *   BENCH_ENGINE_PAIRS pairs, default 3); the rows below use the default (fast) engine;
  * - strategies: random walk and PCT, inline, in this thread (what `explore --workers 1` does);
  * - modes: inline vs turnstile (kworker threads granted turns; the same digest) vs free;
  * - workers: the same exploration over warm pools of 1 and of 2 workers, timed alternately, and
@@ -17,6 +20,8 @@ import type { StrategyName } from '../core/strategies/make.ts';
 import { createRuntime } from '../core/modes.ts';
 import { COMMAND_LINE_V8_FLAGS, EXPLORATION_V8_FLAGS, tuneV8ForExploration } from '../workers/v8flags.ts';
 import { type WorkersFigure, type WorkersRow, benchOptions, workersFigure } from './workers.ts';
+import { enginesRow, printEngines } from './engines.ts';
+import { scenarios } from '../systems/index.ts';
 
 tuneV8ForExploration();
 const missing = COMMAND_LINE_V8_FLAGS.filter((f) => !process.execArgv.includes(f));
@@ -66,6 +71,14 @@ function printWorkers(title: string, f: WorkersFigure): void {
   );
 }
 
+const enginePairs = Number(process.env.BENCH_ENGINE_PAIRS ?? 3);
+const engineRows = Object.keys(scenarios).map((name) => enginesRow(name, Number(process.env.BENCH_ENGINE_RUNS ?? 2000), enginePairs));
+printEngines(engineRows, enginePairs);
+if (process.env.BENCH_ONLY === 'engines') {
+  console.log(JSON.stringify({ node: process.version, v8Flags: flags, engines: engineRows }));
+  process.exit(0);
+}
+
 const rows = (['random', 'pct'] as const).map(measure);
 console.log(`pagerace bench: iopf defaults, ${runs} runs per strategy, node ${process.version}`);
 for (const r of rows) {
@@ -95,7 +108,7 @@ const child = execFileSync(process.execPath, ['--import', 'tsx', fileURLToPath(n
 });
 const defaults = JSON.parse(child.trim().split('\n').at(-1)!) as WorkersFigure;
 printWorkers('workers: the same in a child process with V8 default flags', defaults);
-console.log(JSON.stringify({ node: process.version, v8Flags: flags, bench: rows, modes, workers: figure, workersV8Defaults: defaults }));
+console.log(JSON.stringify({ node: process.version, v8Flags: flags, engines: engineRows, bench: rows, modes, workers: figure, workersV8Defaults: defaults }));
 
 // Exploration power: DFS beside SPIN, and runs to each variant per strategy (bench/explore.ts).
 if (process.env.BENCH_TABLE !== '0') {

@@ -11,6 +11,7 @@ import { mergeCommand } from './commands/merge.ts';
 import { replayCommand } from './commands/replay.ts';
 import { tuneV8ForExploration } from '../workers/v8flags.ts';
 import { UsageError } from './usage.ts';
+import { DEFAULT_ENGINE, ENGINE_NAMES } from '../core/engine/engine.ts';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
@@ -47,6 +48,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--out <dir>', 'where repro files go', 'repros')
     .option('--mode <mode>', 'where handle_mm_fault runs: inline, turnstile (threads granted turns; same trace as inline) or free (threads without turns; history checked after each run)', 'inline')
     .option('--workers <n>', 'worker threads running runs in parallel (same results as 1)', '1')
+    .option('--engine <name>', `what advances the machines: ${ENGINE_NAMES.join(' or ')} (the same runs, step for step; fast is faster; default ${DEFAULT_ENGINE}, or $PAGERACE_ENGINE)`)
     .option('--json', 'print one JSON object on stdout')
     .action(async (scenario, o) => setExit(await exploreCommand(scenario, o)));
 
@@ -62,6 +64,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .description('re-execute a repro file exactly')
     .argument('<repro>', 'repro JSON file written by explore')
     .option('--trace <file>', 'write the trace as JSON Lines')
+    .option('--engine <name>', `what advances the machines: ${ENGINE_NAMES.join(' or ')} (the same trace; default ${DEFAULT_ENGINE}, or $PAGERACE_ENGINE)`)
     .option('--json', 'print one JSON object on stdout')
     .action(async (file, o) => setExit(await replayCommand(file, o)));
 

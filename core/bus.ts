@@ -3,6 +3,7 @@
  * (from -> to) channel; channels are FIFO, like posted writes between two agents, and the scheduler
  * decides which channel head is delivered next.
  */
+import type { EventObject } from 'xstate';
 import type { Envelope } from './model/monitor.ts';
 
 export type { Envelope };
@@ -11,6 +12,8 @@ export type { Envelope };
 export interface Channel {
   key: string;
   queue: Envelope[];
+  /** The head envelope as the receiver's event ({ type, ...payload }), made once per head. */
+  head?: EventObject;
 }
 
 /** The bus as data: the message counter and every channel in order of first use. */
@@ -21,6 +24,8 @@ export interface BusSnapshot {
 
 export class Bus {
   private readonly channels = new Map<string, Channel>();
+  /** The same channels by sender, then receiver: found without building the key. */
+  private readonly byEnds = new Map<string, Map<string, Channel>>();
   /** The channels in order of first use: the order heads are offered in. */
   private channelList: Channel[] = [];
   private seq = 0;
@@ -28,12 +33,19 @@ export class Bus {
 
   send(from: string, to: string, type: string, payload: Record<string, unknown>, cause: number | null): Envelope {
     const env: Envelope = { id: ++this.seq, from, to, type, payload, cause };
-    const key = channelKey(from, to);
-    let ch = this.channels.get(key);
-    if (!ch) {
-      ch = { key, queue: [] };
-      this.channels.set(key, ch);
-      this.channelList.push(ch);
+    let ends = this.byEnds.get(from);
+    if (ends === undefined) this.byEnds.set(from, (ends = new Map()));
+    let ch = ends.get(to);
+    if (ch === undefined) {
+      // First send on this channel since the bus was made or restored.
+      const key = channelKey(from, to);
+      ch = this.channels.get(key);
+      if (ch === undefined) {
+        ch = { key, queue: [], head: undefined };
+        this.channels.set(key, ch);
+        this.channelList.push(ch);
+      }
+      ends.set(to, ch);
     }
     ch.queue.push(env);
     this.inFlight++;
@@ -45,12 +57,34 @@ export class Bus {
     return this.channelList.filter((ch) => ch.queue.length > 0);
   }
 
-  /** Remove the head of a channel; the caller delivers it. */
-  take(from: string, to: string): Envelope {
-    const env = this.channels.get(channelKey(from, to))?.queue.shift();
-    if (!env) throw new Error(`bus: channel ${from}->${to} is empty`);
+  /** Every channel in order of first use, empty ones too (the world skips those without allocating). */
+  get allChannels(): readonly Channel[] {
+    return this.channelList;
+  }
+
+  /** The channel's head as its receiver's event: the same object until the head is taken. */
+  headEvent(ch: Channel): EventObject {
+    if (ch.head === undefined) {
+      const env = ch.queue[0];
+      ch.head = { type: env.type, ...env.payload };
+    }
+    return ch.head;
+  }
+
+  /** Remove the head of a channel (one `openChannels` or `allChannels` gave); the caller delivers it. */
+  takeHead(ch: Channel): Envelope {
+    const env = ch.queue.shift();
+    if (!env) throw new Error(`bus: channel ${ch.key} is empty`);
+    ch.head = undefined;
     this.inFlight--;
     return env;
+  }
+
+  /** Remove the head of a channel; the caller delivers it. */
+  take(from: string, to: string): Envelope {
+    const ch = this.channels.get(channelKey(from, to));
+    if (!ch || ch.queue.length === 0) throw new Error(`bus: channel ${from}->${to} is empty`);
+    return this.takeHead(ch);
   }
 
   /** Messages sent and not yet delivered. */
@@ -71,7 +105,8 @@ export class Bus {
   restore(s: BusSnapshot): void {
     this.seq = s.seq;
     this.channels.clear();
-    this.channelList = s.channels.map((c) => ({ key: c.key, queue: [...c.queue] }));
+    this.byEnds.clear();
+    this.channelList = s.channels.map((c) => ({ key: c.key, queue: [...c.queue], head: undefined }));
     this.inFlight = 0;
     for (const ch of this.channelList) {
       this.channels.set(ch.key, ch);

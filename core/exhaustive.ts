@@ -32,6 +32,7 @@ export function exploreDfs(o: ExploreOptions): ExploreResult {
     strategy: dfs,
     workload: o.branchWorkload ? 'branch' : 'seed',
     coverage,
+    engine: o.engine,
   });
   const hashes = dfs.stateHashes().sort();
   const digest = createHash('sha256');

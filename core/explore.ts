@@ -6,6 +6,7 @@
  * as errored with its seed, step and schedule, and the exploration goes on.
  */
 import { createHash } from 'node:crypto';
+import type { EngineName } from './engine/engine.ts';
 import { Coverage, type CoverageReport, mergeCoverage } from './coverage.ts';
 import type { ExecRuntime } from './model/executor.ts';
 import type { Params, Scenario } from './model/scenario.ts';
@@ -35,6 +36,8 @@ export interface ExploreOptions {
   runtime?: ExecRuntime;
   /** Whether a run in `mode` replays step for step (and can be shrunk); default: the scenario says. */
   replayable?: boolean;
+  /** What advances the machines (default: the fast engine; both give the same runs). */
+  engine?: EngineName;
   /** Delay bounding: deviations from the default order per run (K). */
   delays?: number;
   /** Collect coverage of the machines (ExploreResult.coverage). */
@@ -182,7 +185,7 @@ export function exploreRange(o: ExploreOptions, range: RunRange, strategy: Strat
   for (let i = range.from; i < range.to; i++) {
     const seed = runSeed(o.seed, i);
     const seen = cov?.newTriples ?? 0;
-    const r = runOnce({ scenario: o.scenario, params: o.params, bug: o.bug, seed, run: i, strategy, maxSteps: o.maxSteps, runtime: o.runtime, ...covHooks });
+    const r = runOnce({ scenario: o.scenario, params: o.params, bug: o.bug, seed, run: i, strategy, maxSteps: o.maxSteps, runtime: o.runtime, engine: o.engine, ...covHooks });
     if (cov) cov.quietRuns = cov.newTriples > seen ? 0 : cov.quietRuns + 1;
     if (r.error) {
       out.errored.push({ run: i, seed, step: r.error.step, error: r.error.message, schedule: r.schedule });
@@ -283,7 +286,7 @@ export function finishExplore(o: ExploreOptions, ranges: RangeResult[]): Explore
 /** A failing run shrunk (when its mode replays step for step) into what the result reports. */
 export function shrunkViolation(o: ExploreOptions, failing: { run: number; result: RunResult }): FoundViolation {
   const v = failing.result.violation!;
-  const t = { scenario: o.scenario, params: o.params, bug: o.bug, maxSteps: o.maxSteps };
+  const t = { scenario: o.scenario, params: o.params, bug: o.bug, maxSteps: o.maxSteps, engine: o.engine };
   // Shrinking replays inline: a replayable mode's trace is inline's, so the shrunk schedule holds
   // for both. A run whose threads raced freely cannot be replayed: keep it as found.
   const s = o.shrink === false || !(o.replayable ?? replayable(o.scenario, o.mode ?? 'inline')) ? { schedule: failing.result.schedule, result: failing.result, attempts: 0 } : shrink(t, failing.result.schedule, v.monitor);

@@ -19,6 +19,9 @@ export interface LockTableSnapshot {
   held: [string, string[]][];
 }
 
+/** What a step that took and dropped no lock records (shared, never changed). */
+const NO_EVENTS: LockEvent[] = Object.freeze([]) as unknown as LockEvent[];
+
 export class LockTable implements LockPort {
   private readonly locks = new Map<string, LockState>();
   /** Locks currently held by each thread of control, in acquisition order. */
@@ -46,7 +49,10 @@ export class LockTable implements LockPort {
     else l.writer = by;
     mine.push(name);
     this.held.set(by, mine);
-    this.events.push({ op: 'acquire', lock: name, kind: l.kind, mode, by, path, ...(irq ? { irq } : {}), ...(seq !== undefined ? { seq } : {}) });
+    const e: LockEvent = { op: 'acquire', lock: name, kind: l.kind, mode, by, path };
+    if (irq) e.irq = irq;
+    if (seq !== undefined) e.seq = seq;
+    this.events.push(e);
   }
 
   release(name: string, by: string, path: string, seq?: number): void {
@@ -64,7 +70,9 @@ export class LockTable implements LockPort {
     const mine = this.held.get(by) ?? [];
     const j = mine.lastIndexOf(name);
     if (j >= 0) mine.splice(j, 1);
-    this.events.push({ op: 'release', lock: name, kind: l.kind, mode, by, path, ...(seq !== undefined ? { seq } : {}) });
+    const e: LockEvent = { op: 'release', lock: name, kind: l.kind, mode, by, path };
+    if (seq !== undefined) e.seq = seq;
+    this.events.push(e);
   }
 
   /** Locks held right now, as "name:holder(mode)". */
@@ -83,7 +91,7 @@ export class LockTable implements LockPort {
 
   /** Drain the recorded acquire/release events (the world moves them into the step's trace record). */
   drainEvents(): LockEvent[] {
-    return this.events.splice(0, this.events.length);
+    return this.events.length === 0 ? NO_EVENTS : this.events.splice(0, this.events.length);
   }
 
   snapshot(): LockTableSnapshot {

@@ -5,6 +5,13 @@
 import type { Monitor, MonitorInstance, QuiescenceView, StepRecord, Violation } from './model/monitor.ts';
 import type { Params } from './model/scenario.ts';
 
+/** Mark the monitors of one route as routed in this call; whether there were any. */
+function mark(list: Entry[] | undefined, call: number): boolean {
+  if (list === undefined || list.length === 0) return false;
+  for (let k = 0; k < list.length; k++) list[k].routed = call;
+  return true;
+}
+
 interface Entry {
   monitor: Monitor;
   inst: MonitorInstance;
@@ -13,39 +20,51 @@ interface Entry {
 }
 
 export class MonitorSet {
-  private readonly routes = new Map<string, Entry[]>();
+  /** Monitors by what they observe: message types, observation kinds (without "obs:"), lock events. */
+  private readonly byMessage = new Map<string, Entry[]>();
+  private readonly byObservation = new Map<string, Entry[]>();
+  private readonly byLocks: Entry[] = [];
   private readonly all: Entry[];
+  /** Those with a per-step judgement, in the scenario's order. */
+  private readonly stepping: Entry[];
   private calls = 0;
 
   constructor(monitors: Monitor[], params: Params) {
     this.all = monitors.map((monitor) => ({ monitor, inst: monitor.create(params), routed: -1 }));
-    for (const m of this.all) {
+    this.stepping = this.all.filter((m) => m.inst.onStep);
+    for (const m of this.stepping) {
       for (const o of m.monitor.observes) {
-        const list = this.routes.get(o) ?? [];
+        if (o === 'locks') {
+          this.byLocks.push(m);
+          continue;
+        }
+        const [map, key] = o.startsWith('obs:') ? [this.byObservation, o.slice(4)] : [this.byMessage, o];
+        const list = map.get(key) ?? [];
         list.push(m);
-        this.routes.set(o, list);
+        map.set(key, list);
       }
     }
   }
 
   onStep(rec: StepRecord): Violation | null {
     const i = ++this.calls;
-    if (rec.delivered) this.route(rec.delivered.type, i);
-    for (const e of rec.sent) this.route(e.type, i);
-    for (const o of rec.obs) this.route(`obs:${o.what}`, i);
-    if (rec.locks.length) this.route('locks', i);
+    let routed = false;
+    if (rec.delivered) routed = mark(this.byMessage.get(rec.delivered.type), i) || routed;
+    const sent = rec.sent;
+    for (let k = 0; k < sent.length; k++) routed = mark(this.byMessage.get(sent[k].type), i) || routed;
+    const obs = rec.obs;
+    for (let k = 0; k < obs.length; k++) routed = mark(this.byObservation.get(obs[k].what), i) || routed;
+    if (rec.locks.length) routed = mark(this.byLocks, i) || routed;
+    if (!routed) return null;
     // Keep the scenario's monitor order so the first violation reported is deterministic.
-    for (const m of this.all) {
-      if (m.routed !== i || !m.inst.onStep) continue;
-      const v = m.inst.onStep(rec);
+    const stepping = this.stepping;
+    for (let k = 0; k < stepping.length; k++) {
+      const m = stepping[k];
+      if (m.routed !== i) continue;
+      const v = m.inst.onStep!(rec);
       if (v) return { ...v, monitor: m.monitor.name, step: rec.i };
     }
     return null;
-  }
-
-  private route(key: string, call: number): void {
-    const l = this.routes.get(key);
-    if (l) for (const m of l) m.routed = call;
   }
 
   /**

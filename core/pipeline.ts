@@ -21,9 +21,10 @@ export class StepErrors {
   }
 }
 
-export function subscribeStep<T>(source: Observable<T>, errors: StepErrors, next: (v: T) => void, complete?: () => void): Subscription {
+/** `next` null: only `complete` is wanted (nothing is called per step). */
+export function subscribeStep<T>(source: Observable<T>, errors: StepErrors, next: ((v: T) => void) | null, complete?: () => void): Subscription {
   return source.subscribe({
-    next: (v) => {
+    next: next === null ? undefined : (v) => {
       if (errors.failed) return;
       try {
         next(v);

@@ -1,4 +1,5 @@
 /** Re-execute a recorded schedule: strictly (replay) or leniently (shrinking). */
+import type { EngineName } from './engine/engine.ts';
 import type { ExecRuntime } from './model/executor.ts';
 import type { Params, Scenario } from './model/scenario.ts';
 import { type RunConfig, type RunResult, runOnce } from './run.ts';
@@ -12,6 +13,8 @@ export interface ReplayTarget {
   maxSteps: number;
   /** The execution runtime (inline when absent). */
   runtime?: ExecRuntime;
+  /** What advances the machines (default: the fast engine). */
+  engine?: EngineName;
 }
 
 export function replaySchedule(
@@ -32,5 +35,6 @@ export function replaySchedule(
     onStep: opts.onStep,
     checkFootprints: opts.checkFootprints,
     runtime: t.runtime,
+    engine: t.engine,
   });
 }

@@ -3,14 +3,15 @@
  * bound or a violation, and return the schedule, the trace hash and the verdict. A run is a pure
  * function of (scenario, parameters, bug, seed, strategy).
  *
- * Everything that looks at steps subscribes to the world's step stream: the trace hasher and
- * writer, the scenario's metrics observer, the monitors, and the thread executor's history check
+ * Everything that looks at steps subscribes to the world's step stream: the trace hasher (over
+ * each step's compact record) and the writer (JSON lines, only when a trace is written), the scenario's metrics observer, the monitors, and the thread executor's history check
  * (free mode: the stamped memory history is judged when the stream completes). A step that throws,
  * here or in a subscriber, ends the run as errored at that step: a model bug never reads as a race.
  */
-import { map } from 'rxjs';
 import { DataSource } from './dataSource.ts';
 import { checkHistory } from './history.ts';
+import type { EngineName } from './engine/engine.ts';
+import { engineNamed } from './engine/index.ts';
 import type { ExecRuntime } from './model/executor.ts';
 import type { QuiescenceView, StepRecord, Violation } from './model/monitor.ts';
 import type { Params, Scenario } from './model/scenario.ts';
@@ -43,6 +44,8 @@ export interface RunConfig {
   runtime?: ExecRuntime;
   /** Check every step against its declared footprint (tests). */
   checkFootprints?: boolean;
+  /** What advances the machines (default: the fast engine). Same trace either way. */
+  engine?: EngineName;
 }
 
 /** A step (or the world's building, step -1) that threw. */
@@ -84,24 +87,25 @@ export function runOnce(cfg: RunConfig): RunResult {
   let error: RunError | undefined;
   let metrics: Record<string, number> = {};
   try {
-    world = new World(cfg.scenario, cfg.params, cfg.bug, data, { runtime: cfg.runtime, seed: cfg.seed, checkFootprints: cfg.checkFootprints });
+    world = new World(cfg.scenario, cfg.params, cfg.bug, data, { runtime: cfg.runtime, seed: cfg.seed, checkFootprints: cfg.checkFootprints, engine: engineNamed(cfg.engine) });
     const w = world;
     const monitors = new MonitorSet(cfg.scenario.monitors, cfg.params);
     const observer = cfg.scenario.observer?.();
     const finish = (q: QuiescenceView) => ({ ...cfg.scenario.metrics(q), ...(observer?.result() ?? {}) });
 
-    // The subscribers, in the order they see each step.
-    subscribeStep(w.steps$.pipe(map((rec) => traceLine(rec))), errors, (line) => {
-      hasher.add(line);
-      if (cfg.onTrace && !cfg.contexts) cfg.onTrace(line);
-    });
-    if (cfg.onTrace && cfg.contexts) subscribeStep(w.steps$, errors, (rec) => cfg.onTrace!(traceLine(rec, w.contextOf(rec.actor))));
+    // The subscribers, in the order they see each step. The hash covers each step's compact
+    // record; the JSON line is built only when a trace is written.
+    subscribeStep(w.steps$, errors, (rec) => hasher.add(rec));
+    if (cfg.onTrace) {
+      const write = cfg.onTrace;
+      subscribeStep(w.steps$, errors, cfg.contexts ? (rec) => write(traceLine(rec, w.contextOf(rec.actor))) : (rec) => write(traceLine(rec)));
+    }
     if (observer) subscribeStep(w.steps$, errors, (rec) => observer.onStep(rec));
     subscribeStep(w.steps$, errors, (rec) => {
       violation ??= monitors.onStep(rec);
     });
     // Free mode: the stamped history of the threads' memory events, judged when the run's steps end.
-    subscribeStep(w.steps$, errors, () => {}, () => {
+    subscribeStep(w.steps$, errors, null, () => {
       if (violation || error || divergence) return;
       const history = w.history();
       if (history) violation = checkHistory(cfg.scenario.monitors, cfg.params, history, steps);
@@ -148,6 +152,7 @@ export function runOnce(cfg: RunConfig): RunResult {
   } finally {
     world?.stop();
   }
+  hasher.addData(data.recorded.map((d) => d.value));
   return {
     steps,
     violation,

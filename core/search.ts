@@ -30,6 +30,8 @@ import { RandomWalk } from './strategies/random.ts';
 import type { ChoiceContext, DataDraw, ExecutionEnd, ExecutionInfo, Strategy } from './strategies/strategy.ts';
 import { PRUNE } from './strategies/strategy.ts';
 import { type EnabledStep, World, type WorldSnapshot } from './world.ts';
+import type { EngineName } from './engine/engine.ts';
+import { engineNamed } from './engine/index.ts';
 
 export interface SearchOptions {
   scenario: Scenario;
@@ -50,6 +52,8 @@ export interface SearchOptions {
   coverage?: Coverage;
   /** Checked after every execution: true stops the search. */
   shouldStop?: () => boolean;
+  /** What advances the machines (default: the fast engine; the same search either way). */
+  engine?: EngineName;
 }
 
 export interface SearchOutcome {
@@ -123,7 +127,7 @@ export function search(o: SearchOptions): SearchOutcome {
       world?.stop();
       data = new DataSource(routed);
       routed.building = true;
-      world = new World(o.scenario, o.params, o.bug, data, { seed });
+      world = new World(o.scenario, o.params, o.bug, data, { seed, engine: engineNamed(o.engine) });
       routed.building = false;
       const m = new MonitorSet(o.scenario.monitors, o.params);
       monitors = m;

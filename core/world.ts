@@ -3,22 +3,23 @@
  * scenario's shared state, the virtual clock and the data source. It lists the steps enabled now,
  * executes the one the scheduler picks and emits the step's record on `steps$`.
  *
- * Actors are data. Each one is its machine's snapshot; a step advances it with xstate's pure
- * transition function (`machine.transition(snapshot, event, scope)`), which returns the next
- * snapshot and the effects as data (send, lock, unlock, observe, delayed events), and the world
- * applies the effects itself. That is what makes a world snapshot, restore and hash possible, and
- * where a faster interpreter of the same machine definitions would plug in (`advance`).
+ * Actors are data. Each one is its machine's snapshot; a step advances it through the actor engine
+ * (core/engine/: xstate's pure transition function, or the fast engine's compiled form of the same
+ * machine definitions), which hands the effects back as data (send, lock, unlock, observe, delayed
+ * events) and the world applies them itself. That is what makes a world snapshot, restore and hash
+ * possible. The fast engine updates snapshots in place: `snapshot()` copies them.
  */
 import { createHash } from 'node:crypto';
 import { Subject } from 'rxjs';
-import { type AnyActorScope, type AnyMachineSnapshot, type AnyStateMachine, type EventObject, createActor } from 'xstate';
+import type { AnyMachineSnapshot, AnyStateMachine, EventObject } from 'xstate';
+import { type ActorEngine, type EffectSink, engineNamed } from './engine/index.ts';
 import type { LockParams, Observation, SendParams } from './model/effects.ts';
 import { INLINE, type ExecRuntime, type HistoryEvent, type RunExec } from './model/executor.ts';
 import type { ActorKind, DataPort, Footprint, Ports, WorldView } from './model/kind.ts';
 import type { ActorObservation, ActorSnapshotView, QuiescenceView, StepRecord } from './model/monitor.ts';
 import type { BugVariant, Params, Scenario } from './model/scenario.ts';
 import type { SharedState } from './model/shared.ts';
-import { Bus, type BusSnapshot, type Envelope, channelKey } from './bus.ts';
+import { Bus, type BusSnapshot, type Channel, type Envelope, channelKey } from './bus.ts';
 import { type ClockSnapshot, VirtualClock } from './clock.ts';
 import { LockTable, type LockTableSnapshot } from './locks.ts';
 
@@ -26,6 +27,41 @@ export type EnabledStep =
   | { key: string; thread: string; type: 'deliver'; env: Envelope }
   | { key: string; thread: string; type: 'internal'; actor: string; event: { type: string; [k: string]: unknown } }
   | { key: string; thread: string; type: 'timer'; seq: number; owner: string };
+
+/** A delivery: the head of a channel. */
+class DeliverStep {
+  readonly type = 'deliver';
+  constructor(
+    readonly ch: Channel,
+    readonly env: Envelope,
+  ) {}
+  get key(): string {
+    return this.ch.key;
+  }
+  get thread(): string {
+    return this.env.to;
+  }
+}
+
+/** A step an actor offers. Its key is built only when asked for (the chosen step's, mostly). */
+class OfferStep {
+  readonly type = 'internal';
+  private k: string | undefined = undefined;
+  constructor(
+    readonly actor: string,
+    readonly event: { type: string; [k: string]: unknown },
+    private readonly label: string | undefined,
+  ) {}
+  get thread(): string {
+    return this.actor;
+  }
+  get key(): string {
+    return (this.k ??= this.label ? `${this.actor}.${this.event.type}[${this.label}]` : `${this.actor}.${this.event.type}`);
+  }
+}
+
+/** Shared by every record of a step that sent, observed or locked nothing. */
+const NONE: never[] = Object.freeze([]) as unknown as never[];
 
 /** What a step may touch, for partial-order reduction: its actor, channel, locks and shared state. */
 export interface StepFootprint {
@@ -51,14 +87,12 @@ interface Member {
   /** The kind's machine, with the variant's substitutions. */
   machine: AnyStateMachine;
   snap: AnyMachineSnapshot;
+  // The kind's functions, bound once: every step calls them (one call site per use, not one per kind).
+  offers: ActorKind['offers'];
+  accepts: NonNullable<ActorKind['accepts']> | null;
+  prepare: NonNullable<ActorKind['prepare']> | null;
   /** The member's part of the world hash, kept until its snapshot changes (a step or a restore). */
   canon?: string;
-}
-
-/** An effect as a transition returns it. */
-interface ActionObject {
-  type: string;
-  params?: unknown;
 }
 
 /** Everything that changes during a run, as data: restore(snapshot()) puts the world back exactly. */
@@ -79,6 +113,8 @@ export interface WorldEnv {
   seed?: number;
   /** Check every executed step against its declared footprint (tests; costs time). */
   checkFootprints?: boolean;
+  /** What advances the actors' machines (default: the fast engine). */
+  engine?: ActorEngine;
 }
 
 /** The data source as the world records it: its choices so far, to truncate on restore. */
@@ -110,10 +146,9 @@ export class World {
   private stepActor = '';
   /** Observations made while building the world (the initial shared state): filed under step 0. */
   private pendingObs: ActorObservation[] = [];
-  /** Effects the running transition returned. */
-  private actions: ActionObject[] = [];
   /** Shared state a step asked for (footprint check). */
   private touched: Set<string> | null = null;
+  readonly engine: ActorEngine;
 
   constructor(
     readonly scenario: Scenario,
@@ -122,6 +157,7 @@ export class World {
     readonly data: WorldData,
     env: WorldEnv = {},
   ) {
+    this.engine = env.engine ?? engineNamed();
     const spec = scenario.build(params, bug, data);
     for (const l of spec.locks) this.locks.declare(l.name, l.kind);
     const setup = spec.shared?.({ locks: this.locks, runtime: env.runtime ?? INLINE, seed: env.seed ?? 0 }) ?? { states: [] };
@@ -146,7 +182,16 @@ export class World {
       const machine = substituted(a.kind, variant);
       this.stepActor = a.id;
       const snap = this.advance({ id: a.id, machine } as Member, null, a.input);
-      const member: Member = { id: a.id, kind: a.kind, machine, snap };
+      const k = a.kind;
+      const member: Member = {
+        id: a.id,
+        kind: k,
+        machine,
+        snap,
+        offers: k.offers.bind(k),
+        accepts: k.accepts ? k.accepts.bind(k) : null,
+        prepare: k.prepare ? k.prepare.bind(k) : null,
+      };
       this.members.push(member);
       this.byId.set(a.id, member);
     }
@@ -173,17 +218,23 @@ export class World {
 
   private enabledNow(): EnabledStep[] {
     const out: EnabledStep[] = [];
-    for (const ch of this.bus.openChannels()) {
+    const channels = this.bus.allChannels;
+    for (let i = 0; i < channels.length; i++) {
+      const ch = channels[i];
+      if (ch.queue.length === 0) continue;
       const env = ch.queue[0];
       const m = this.byId.get(env.to);
       if (!m) throw new Error(`message ${env.type} from ${env.from} to unknown actor ${env.to}`);
-      if (m.kind.accepts && !m.kind.accepts(m.snap, { type: env.type, ...env.payload }, this.view)) continue;
-      out.push({ key: ch.key, thread: env.to, type: 'deliver', env });
+      if (m.accepts !== null && !m.accepts(m.snap, this.bus.headEvent(ch), this.view)) continue;
+      out.push(new DeliverStep(ch, env));
     }
-    for (const m of this.members) {
-      for (const o of m.kind.offers(m.snap, this.view)) {
-        const key = `${m.id}.${o.event.type}${o.label ? `[${o.label}]` : ''}`;
-        out.push({ key, thread: m.id, type: 'internal', actor: m.id, event: o.event as { type: string; [k: string]: unknown } });
+    const members = this.members;
+    for (let i = 0; i < members.length; i++) {
+      const m = members[i];
+      const offers = m.offers(m.snap, this.view);
+      for (let j = 0; j < offers.length; j++) {
+        const o = offers[j];
+        out.push(new OfferStep(m.id, o.event as { type: string; [k: string]: unknown }, o.label));
       }
     }
     const t = this.clock.nextTimer();
@@ -208,11 +259,16 @@ export class World {
 
   /** Execute one step and emit its record on `steps$`. */
   execute(step: EnabledStep, index: number): StepRecord {
-    this.stepObs = this.pendingObs;
-    this.pendingObs = [];
-    this.stepSent = [];
-    // Observations carried over (the initial shared state) keep their places at the front.
-    this.stepSeq = this.stepObs.reduce((m, o) => Math.max(m, o.seq + 1), 0);
+    this.stepSent = NONE;
+    this.stepSeq = 0;
+    if (this.pendingObs.length) {
+      // Observations carried over (the initial shared state) keep their places at the front.
+      this.stepObs = this.pendingObs;
+      this.pendingObs = NONE;
+      this.stepSeq = this.stepObs.reduce((m, o) => Math.max(m, o.seq + 1), 0);
+    } else {
+      this.stepObs = NONE;
+    }
     const declared = this.touched ? this.footprint(step) : null;
     this.touched?.clear();
     let m: Member;
@@ -227,9 +283,14 @@ export class World {
       recEvent = { type: 'xstate.timer', seq: step.seq };
     } else {
       if (step.type === 'deliver') {
-        delivered = this.bus.take(step.env.from, step.env.to);
+        if (step instanceof DeliverStep) {
+          event = this.bus.headEvent(step.ch) as typeof event;
+          delivered = this.bus.takeHead(step.ch);
+        } else {
+          delivered = this.bus.take(step.env.from, step.env.to);
+          event = { type: delivered.type, ...delivered.payload };
+        }
         m = this.member(delivered.to);
-        event = { type: delivered.type, ...delivered.payload };
         this.cause = delivered.id;
       } else {
         m = this.member(step.actor);
@@ -240,8 +301,8 @@ export class World {
     }
     this.stepActor = m.id;
     const before = valueString(m.snap.value);
-    if (step.type !== 'timer' && m.kind.prepare) {
-      event = m.kind.prepare(m.snap, event, this.ports, m.id) as typeof event;
+    if (step.type !== 'timer' && m.prepare !== null) {
+      event = m.prepare(m.snap, event, this.ports, m.id) as typeof event;
       recEvent = event;
     }
     m.snap = this.advance(m, event);
@@ -267,62 +328,53 @@ export class World {
 
   /**
    * Advance a member's machine by one event (or to its initial snapshot when `event` is null,
-   * with `input`) and apply the effects the transition returned. The seam where another
-   * interpreter of the same machine definitions can be dropped in.
+   * with `input`); the engine hands the effects to the world (`sink`) in the order they were made.
+   * The engine is the seam where another interpreter of the same machine definitions plugs in
+   * (core/engine/).
    */
   private advance(m: Pick<Member, 'id' | 'machine'> & { snap?: AnyMachineSnapshot }, event: EventObject | null, input?: unknown): AnyMachineSnapshot {
-    const scope = scopeOf(m.machine);
-    this.actions = [];
-    scope.actionExecutor = (a: ActionObject) => {
-      this.actions.push(a);
-    };
-    let next: AnyMachineSnapshot;
-    try {
-      next = event === null ? m.machine.getInitialSnapshot(scope, input) : m.machine.transition(m.snap!, event, scope);
-    } finally {
-      scope.actionExecutor = noExecutor;
-    }
-    if (next.status === 'error') throw next.error instanceof Error ? next.error : new Error(`${m.id}: ${String(next.error)}`);
-    for (const a of this.actions) this.apply(m.id, a);
-    return next;
+    return event === null ? this.engine.start(m.machine, m.id, input, this.sink) : this.engine.step(m.machine, m.id, m.snap!, event, this.sink);
   }
 
-  private apply(id: string, a: ActionObject): void {
-    switch (a.type) {
-      case 'send': {
-        const p = a.params as SendParams;
-        this.stepSent.push(this.bus.send(id, p.to, p.type, p.payload, this.cause));
-        return;
+  /** Where the engine's effects go: the bus, the lock table, the step's observations, the clock. */
+  private readonly sink: EffectSink = {
+    effect: (id, type, params) => {
+      switch (type) {
+        case 'send': {
+          const p = params as SendParams;
+          if (this.stepSent === NONE) this.stepSent = [];
+          this.stepSent.push(this.bus.send(id, p.to, p.type, p.payload, this.cause));
+          return;
+        }
+        case 'lock': {
+          const p = params as LockParams;
+          this.locks.acquire(p.lock, p.thread ?? id, p.path, p.mode, p.irq, this.stepSeq++);
+          return;
+        }
+        case 'unlock': {
+          const p = params as LockParams;
+          this.locks.release(p.lock, p.thread ?? id, p.path, this.stepSeq++);
+          return;
+        }
+        case 'observe':
+          if (this.stepObs === NONE) this.stepObs = [];
+          this.stepObs.push({ ...(params as Observation), actor: id, seq: this.stepSeq++ });
+          return;
+        default:
+          throw new Error(`actor ${id}: action "${type}" is not an effect the world applies (send, lock, unlock, observe, delayed raise, cancel)`);
       }
-      case 'lock': {
-        const p = a.params as LockParams;
-        this.locks.acquire(p.lock, p.thread ?? id, p.path, p.mode, p.irq, this.stepSeq++);
-        return;
-      }
-      case 'unlock': {
-        const p = a.params as LockParams;
-        this.locks.release(p.lock, p.thread ?? id, p.path, this.stepSeq++);
-        return;
-      }
-      case 'observe':
-        this.stepObs.push({ ...(a.params as Observation), actor: id, seq: this.stepSeq++ });
-        return;
-      case 'xstate.raise': {
-        const p = a.params as { event: EventObject; id?: string; delay?: number };
-        if (typeof p.delay !== 'number') return; // an undelayed raise is consumed inside the transition
-        this.clock.set(id, p.id ?? p.event.type, p.delay, p.event);
-        return;
-      }
-      case 'xstate.cancel':
-        this.clock.cancel(id, String((a.params as { sendId: string }).sendId));
-        return;
-      default:
-        throw new Error(`actor ${id}: action "${a.type}" is not an effect the world applies (send, lock, unlock, observe, delayed raise, cancel)`);
-    }
-  }
+    },
+    delay: (id, timerId, delay, event) => {
+      this.clock.set(id, timerId, delay, event);
+    },
+    cancel: (id, timerId) => {
+      this.clock.cancel(id, timerId);
+    },
+  };
 
   private fileObservation(o: Observation): void {
     if (this.exec.divert?.(this.stepActor, o)) return;
+    if (this.stepObs === NONE) this.stepObs = [];
     this.stepObs.push({ ...o, actor: this.stepActor, seq: this.stepSeq++ });
   }
 
@@ -352,7 +404,7 @@ export class World {
   snapshot(): WorldSnapshot {
     if (this.pendingObs.length) throw new Error('world snapshot before the first step: take it after a step');
     return {
-      members: this.members.map((m) => m.snap),
+      members: this.members.map((m) => this.engine.save(m.snap)),
       bus: this.bus.snapshot(),
       locks: this.locks.snapshot(),
       clock: this.clock.snapshot(),
@@ -363,7 +415,7 @@ export class World {
 
   restore(s: WorldSnapshot): void {
     this.members.forEach((m, i) => {
-      m.snap = s.members[i];
+      m.snap = this.engine.load(s.members[i]);
       m.canon = undefined;
     });
     this.bus.restore(s.bus);
@@ -424,36 +476,6 @@ function substituted(kind: ActorKind, variant: BugVariant | undefined): AnyState
   let m = byVariant.get(variant!.name);
   if (!m) byVariant.set(variant!.name, (m = kind.machine.provide(sub as never) as AnyStateMachine));
   return m;
-}
-
-/**
- * The actor scope a pure transition runs in: one per machine, made once (xstate's own
- * `transition()` makes one per call). Its action executor is swapped in for each transition.
- */
-const scopes = new WeakMap<AnyStateMachine, AnyActorScope>();
-const noExecutor = () => {
-  throw new Error('an effect was executed outside a transition');
-};
-function scopeOf(machine: AnyStateMachine): AnyActorScope {
-  let s = scopes.get(machine);
-  if (!s) {
-    // createActor builds its initial snapshot eagerly; without input that fails harmlessly (status
-    // "error"); only its `self` and `system` are used here.
-    const self = createActor(machine);
-    s = {
-      self,
-      defer: () => {},
-      id: '',
-      logger: () => {},
-      sessionId: '',
-      stopChild: () => {},
-      system: self.system,
-      emit: () => {},
-      actionExecutor: noExecutor,
-    } as unknown as AnyActorScope;
-    scopes.set(machine, s);
-  }
-  return s;
 }
 
 /** A step touched a lock or shared state its kind's footprint does not declare: a model error. */

@@ -12,7 +12,7 @@ import { modeNames, replayable } from '../../core/modes.ts';
 import { runExploration } from '../explore/run.ts';
 import { printSummary } from '../explore/summary.ts';
 import { applySets, defaults, findBug, findScenario } from '../params.ts';
-import { fail, parseCount, parseSeed } from '../usage.ts';
+import { fail, parseCount, parseEngine, parseSeed } from '../usage.ts';
 import { writeReproInspector } from './inspect.ts';
 
 export interface ExploreFlags {
@@ -27,6 +27,7 @@ export interface ExploreFlags {
   out: string;
   mode: string;
   workers: string;
+  engine?: string;
   json?: boolean;
   delays: string;
   maxStates?: string;
@@ -52,6 +53,7 @@ export async function exploreCommand(scenarioName: string, f: ExploreFlags): Pro
   const seed = parseSeed(f.seed);
   const depth = parseCount('--depth', f.depth, 1);
   const maxSteps = parseCount('--max-steps', f.maxSteps, 1);
+  const engine = parseEngine(f.engine);
   const delays = parseCount('--delays', f.delays);
   const maxStates = f.maxStates === undefined ? undefined : parseCount('--max-states', f.maxStates, 1);
   const untilCoverage = f.untilCoverage === undefined ? undefined : parseCount('--until-coverage', f.untilCoverage, 1);
@@ -85,6 +87,7 @@ export async function exploreCommand(scenarioName: string, f: ExploreFlags): Pro
     ...(maxStates !== undefined ? { maxStates } : {}),
     ...(f.branchWorkload ? { branchWorkload: true } : {}),
     ...(shard ? { shard } : {}),
+    engine,
   };
   const { result, interrupted, seconds } = await runExploration(o, workers, { failNth: f.failNth });
   const label = f.failNth ? `${strategy}-fail-nth` : strategy;

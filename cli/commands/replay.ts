@@ -9,9 +9,10 @@ import { replayFullTrace } from '../../core/fullTrace.ts';
 import { replaySchedule } from '../../core/replayRun.ts';
 import { createRuntime, modeNames, replayable } from '../../core/modes.ts';
 import { checkParams, findBug, findScenario } from '../params.ts';
-import { fail } from '../usage.ts';
+import { fail, parseEngine } from '../usage.ts';
 
-export async function replayCommand(file: string, f: { trace?: string; json?: boolean }): Promise<number> {
+export async function replayCommand(file: string, f: { trace?: string; engine?: string; json?: boolean }): Promise<number> {
+  const engine = parseEngine(f.engine);
   let repro;
   try {
     repro = readRepro(file);
@@ -36,7 +37,7 @@ export async function replayCommand(file: string, f: { trace?: string; json?: bo
   const runtime = await createRuntime(scenario, mode, params);
   let r;
   try {
-    const target = { scenario, params, bug, maxSteps: repro.maxSteps, runtime };
+    const target = { scenario, params, bug, maxSteps: repro.maxSteps, runtime, engine };
     r = out ? replayFullTrace(target, repro.schedule, { repro: file }, (l) => out!.write(l + '\n')) : replaySchedule(target, repro.schedule);
   } finally {
     await runtime.close();

@@ -1,7 +1,6 @@
-/** The trace line and the run hash: the hand-written line is JSON.stringify's bytes; batching the hash changes nothing. */
-import { createHash } from 'node:crypto';
+/** The trace line (JSON.stringify's bytes, written only for traces) and the run hash over each step's compact record. */
 import { describe, expect, it } from 'vitest';
-import { TraceHasher, traceLine } from '../../core/trace.ts';
+import { TraceHasher, compactData, compactRecord, traceLine } from '../../core/trace.ts';
 import type { StepRecord } from '../../core/model/monitor.ts';
 
 function record(i: number, over: Partial<StepRecord> = {}): StepRecord {
@@ -33,15 +32,42 @@ describe('trace lines', () => {
     });
   }
 
-  it('hash to sha256 over every line and a newline, whatever the batching (1 to 200 lines)', () => {
-    for (const n of [1, 63, 64, 65, 200]) {
-      const lines = Array.from({ length: n }, (_, i) => traceLine(record(i)));
-      const h = new TraceHasher();
-      for (const l of lines) h.add(l);
-      const ref = createHash('sha256');
-      for (const l of lines) ref.update(`${l}\n`);
-      expect(h.digest(), `${n} lines`).toBe(ref.digest('hex'));
+  it('hash each step as its compact record, code unit for code unit, then the data choices', () => {
+    const recs = [
+      record(0),
+      record(1, { t: 70000, sent: [env, { ...env, to: 'é', type: 'X\u2028' }] }),
+      record(2, { obs: [{ what: 'use', actor: 'a', seq: 0 }], locks: [{ op: 'release', lock: 'l', kind: 'mutex', mode: 'write', by: 'k', path: 'p' }] }),
+    ];
+    const h = new TraceHasher();
+    const ref = new TraceHasher();
+    for (const r of recs) {
+      h.add(r);
+      ref.addText(compactRecord(r));
     }
-    expect(new TraceHasher().digest()).toBe(createHash('sha256').digest('hex'));
+    h.addData([0, 1, 70000]);
+    ref.addText(compactData([0, 1, 70000]));
+    expect(h.digest()).toBe(ref.digest());
+    expect(h.digest()).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('the compact record has the time, key, state, sends, observations and lock events, and nothing else', () => {
+    const r = record(5, { t: 0x12345, sent: [env], obs: [{ what: 'use', actor: 'kworker0', seq: 1, obj: 'x' }], locks: [{ op: 'acquire', lock: 'L', kind: 'mutex', mode: 'write', by: 'k0', path: 'p', seq: 0 }] });
+    expect(compactRecord(r)).toBe('\u2345\u0001iommu->iopf.dev0\u001f{"a":"b"}\u001eiommu\u001fPAGE_REQ\u001duse\u001cacquire\u001fL\u001fk0\n');
+    // A change anywhere in the covered fields changes the hash; payloads and contexts do not.
+    const hashOf = (x: StepRecord) => {
+      const h = new TraceHasher();
+      h.add(x);
+      return h.digest();
+    };
+    const base = hashOf(r);
+    expect(hashOf({ ...r, t: r.t + 1 })).not.toBe(base);
+    expect(hashOf({ ...r, step: 'iommu->iopf.dev1' })).not.toBe(base);
+    expect(hashOf({ ...r, after: 'x' })).not.toBe(base);
+    expect(hashOf({ ...r, sent: [{ ...env, type: 'PAGE_RESPONSE' }] })).not.toBe(base);
+    expect(hashOf({ ...r, obs: [] })).not.toBe(base);
+    expect(hashOf({ ...r, locks: [{ ...r.locks[0], op: 'release' }] })).not.toBe(base);
+    expect(hashOf({ ...r, sent: [{ ...env, payload: { other: 1 } }] })).toBe(base);
+    // Field boundaries count: moving a character from one field to the next changes the hash.
+    expect(hashOf({ ...r, step: 'iommu->iopf.dev', after: '0{"a":"b"}' })).not.toBe(base);
   });
 });

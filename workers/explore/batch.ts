@@ -57,6 +57,7 @@ export default async function batch(t: BatchTask): Promise<RangeResult> {
     mode: t.spec.mode,
     runtime: rt,
     replayable: t.spec.replayable,
+    engine: t.spec.engine,
     delays: t.spec.delays,
     coverage: t.spec.coverage,
     onRun: (i) => {

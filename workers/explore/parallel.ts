@@ -80,6 +80,7 @@ export async function exploreParallel(o: ExploreOptions, workers: number, hooks:
     maxSteps: o.maxSteps,
     mode: o.mode ?? 'inline',
     replayable: o.replayable,
+    ...(o.engine ? { engine: o.engine } : {}),
     ...(o.delays !== undefined ? { delays: o.delays } : {}),
     ...(o.coverage ? { coverage: true } : {}),
   };
