@@ -31,6 +31,7 @@ import {
   prqDepth,
   pteOutsideVma,
   responseMatchesRequest,
+  responseMeaning,
   vmaUseAfterFree,
 } from './specs/index.ts';
 import { lockdep } from '../../kernel/lockdep.ts';
@@ -75,6 +76,7 @@ export const iopfScenario: Scenario = {
     noLeak,
     pasidBond,
     responseMatchesRequest,
+    responseMeaning,
     oneResponsePerLastPage,
     groupIntegrity,
     prqDepth,

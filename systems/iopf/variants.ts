@@ -131,4 +131,23 @@ export const iopfBugs: BugVariant[] = [
     caughtBy: ['no-leak-on-destroy'],
     provide: { 'iopf.iommufdFault': { guards: { destroyReleasesResponses: () => false } } },
   },
+  {
+    name: 'errors-not-sticky',
+    summary:
+      'the group handler keeps calling handle_mm_fault after a fault failed and answers the status of the last one: a group whose first page could not be mapped is answered SUCCESS, and the device retries a translation that faults again',
+    reference:
+      'io-pgfault.c iopf_handler() (v6.7) "For the moment, errors are sticky: don\'t handle subsequent faults in the group if there is an error" (status only overwritten while SUCCESS); iommu-sva.c iommu_sva_handle_iopf() (v6.8+, read in 6.17-rc) breaks at the first non-SUCCESS',
+    caughtBy: ['response-means-what-it-says'],
+    provide: { 'iopf.kworker': { guards: { errorsSticky: () => false } } },
+  },
+  {
+    name: 'response-before-faults-handled',
+    summary:
+      'non-deferred handle_mm_fault (partials run ahead of their group): the group skips every partial sent ahead as if handled, without waiting for its result, and answers SUCCESS while a partial is still queued or running, or never handled',
+    reference:
+      'derived from the seed thread\'s "option to allow non-deferred handle_mm_fault" (iopf-page-fault-handler.txt) against iommu-sva.c iommu_sva_handle_iopf(): the response follows the last handle_mm_fault of the group',
+    params: { deferred: false },
+    caughtBy: ['response-means-what-it-says'],
+    provide: { 'iopf.faultParam': { guards: { waitsForPrefaults: () => false } } },
+  },
 ];

@@ -95,6 +95,7 @@ function groupResponse(c: FaultParamContext, enqueue: Enqueue, check: Check, gro
   const last = group.faults[group.faults.length - 1];
   if (isPending || !check('respondsOnlyIfPending')) {
     const resp = responseFor(last, code, { dropPasid: !check('responseCarriesPasid') });
+    enqueue({ type: 'observe', params: iopfObservation('page-response', { gid: group.gid, dev: c.dev, grpid: last.grpid, code, path }) });
     enqueue({ type: 'send', params: { to: c.iommu, type: 'PAGE_RESPONSE_CMD', payload: { resp } } });
   }
   enqueue({ type: 'unlock', params: { lock: c.lock, path } });
@@ -174,7 +175,10 @@ export const faultParamMachine = setup({
       const { moved, kept, examined } = collectPartials(c, f.grpid);
       const group: IopfGroup = { gid, dev: c.dev, faults: [...moved, f], abort: !!event.allocFail };
       if (!c.deferred) {
-        group.skip = moved.filter((m) => c.prefaulted[m.reqId] === 'SUCCESS').map((m) => m.reqId);
+        // Skip only partials whose run ahead has returned SUCCESS; one still queued or running is
+        // handled again by the group (response-before-faults-handled: skip it as if done).
+        const done = check('waitsForPrefaults') ? (m: PageRequest) => c.prefaulted[m.reqId] === 'SUCCESS' : (m: PageRequest) => c.prefaulted[m.reqId] !== 'INVALID';
+        group.skip = moved.filter(done).map((m) => m.reqId);
         if (moved.some((m) => c.prefaulted[m.reqId] === 'INVALID')) group.preset = 'INVALID';
       }
       enqueue({ type: 'observe', params: iopfObservation('group-assembled', { gid, dev: c.dev, grpid: f.grpid, reqIds: group.faults.map((x) => x.reqId) }) });
@@ -258,6 +262,9 @@ export const faultParamMachine = setup({
       const answer = check('removalAnswersPending');
       if (answer) {
         for (const p of c.pending) {
+          // Walking fault_param->faults dereferences each outstanding group.
+          enqueue({ type: 'observe', params: iopfObservation('use', { obj: p.gid, by: path }) });
+          enqueue({ type: 'observe', params: iopfObservation('page-response', { gid: p.gid, dev: c.dev, grpid: p.last.grpid, code: 'INVALID', path }) });
           const resp = responseFor(p.last, 'INVALID', { dropPasid: !check('responseCarriesPasid') });
           enqueue({ type: 'send', params: { to: c.iommu, type: 'PAGE_RESPONSE_CMD', payload: { resp } } });
         }
@@ -305,6 +312,11 @@ export const faultParamMachine = setup({
     discardTakesQueueLockFirst: () => true,
     /** iopf_queue_remove_device() answers outstanding groups INVALID (removal-leaves-pending: false). */
     removalAnswersPending: () => true,
+    /**
+     * deferred=false: a group skips only the partials whose run ahead already succeeded
+     * (response-before-faults-handled: false, it skips those still in flight too).
+     */
+    waitsForPrefaults: () => true,
     /** The fault parameter is refcounted: removal only puts its reference (fault-param-freed-on-removal: false). */
     refcountsParam: () => true,
   },
