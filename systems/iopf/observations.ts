@@ -18,7 +18,7 @@ import type { IopfGroup, PageRequest, PageResponse, RespCode } from './machines/
  * parameters, domains, the fault object), lockdep's might-sleep/might-fault, the leak monitor's
  * destroy/release and the mm's are shared kernel vocabularies; the rest are IOPF's own.
  */
-export type IopfObservations = Pick<HeapObservations, 'alloc' | 'free' | 'use'> &
+export type IopfObservations = Pick<HeapObservations, 'alloc' | 'free' | 'use' | 'get' | 'put'> &
   LockdepObservations &
   LeakObservations &
   MmObservations & {

@@ -36,6 +36,7 @@ import {
 } from './specs/index.ts';
 import { lockdep } from '../../kernel/lockdep.ts';
 import { noLeak } from '../../kernel/noLeak.ts';
+import { heapLeak } from '../../kernel/heapLeak.ts';
 import type { LockKind } from '../../core/model/locks.ts';
 import { mmShared } from '../../kernel/mm/state.ts';
 import { mmModes } from '../../kernel/mm/runtime.ts';
@@ -82,6 +83,7 @@ export const iopfScenario: Scenario = {
     prqDepth,
     noResponseAfterRemoval,
     noUseAfterFree,
+    heapLeak,
     noStuckPartial,
     vmaUseAfterFree,
     pteOutsideVma,

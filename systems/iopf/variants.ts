@@ -35,7 +35,7 @@ export const iopfBugs: BugVariant[] = [
     summary:
       'iopf_queue_remove_device() frees the fault parameter outright while queued groups still point at it; the kworker then takes fault_param->lock in freed memory',
     reference: 'kernel commits cc7338e9d807 and a74c077b9021 (refcount the fault parameter, put it from iopf_free_group)',
-    caughtBy: ['no-use-after-free'],
+    caughtBy: ['no-use-after-free', 'no-leak-at-quiescence'],
     provide: { 'iopf.faultParam': { guards: { refcountsParam: () => false } } },
   },
   {
@@ -149,5 +149,14 @@ export const iopfBugs: BugVariant[] = [
     params: { deferred: false },
     caughtBy: ['response-means-what-it-says'],
     provide: { 'iopf.faultParam': { guards: { waitsForPrefaults: () => false } } },
+  },
+  {
+    name: 'abort-group-keeps-param-ref',
+    summary:
+      'the err_abort path of iommu_report_device_fault() (no handler attached, or the abort group of a failed allocation) frees the group without putting its reference on the fault parameter: after iopf_queue_remove_device() the fault parameter never reaches zero and is leaked',
+    reference:
+      'derived: io-pgfault.c __iopf_free_group() "Pair with iommu_report_device_fault()": iopf_put_dev_fault_param(group->fault_param), split out of iopf_free_group() so that the abort group on the stack drops its reference too (series "iommu: Prepare to deliver page faults to user space", v6.8; read in 6.17-rc)',
+    caughtBy: ['no-leak-at-quiescence'],
+    provide: { 'iopf.faultParam': { guards: { abortPutsParam: () => false } } },
   },
 ];
