@@ -7,7 +7,9 @@ import type { Envelope } from '../../../core/bus.ts';
 import type { ActorObservation, StepRecord } from '../../../core/model/monitor.ts';
 import type { IopfGroup, PageRequest } from '../../../systems/iopf/machines/types.ts';
 import { responseMeaning } from '../../../systems/iopf/specs/index.ts';
-import { pageReq } from '../../helpers.ts';
+import { explore } from '../../../core/explore.ts';
+import { iopfScenario } from '../../../systems/iopf/scenario.ts';
+import { iopfDefaults, pageReq } from '../../helpers.ts';
 
 let envId = 0;
 const env = (from: string, to: string, type: string, payload: Record<string, unknown>): Envelope => ({ id: ++envId, from, to, type, payload, cause: null });
@@ -83,5 +85,19 @@ describe('response-means-what-it-says', () => {
   it('fails on SUCCESS for a group no handler ran (err_abort)', () => {
     const v = feed([...prologue().slice(0, 3), respond(3, 'SUCCESS', 'iommu_report_device_fault:err_abort')]);
     expect(v?.message).toMatch(/SUCCESS although no handler ran its faults/);
+  });
+});
+
+describe('fixed IOPF model with the response and leak monitors', () => {
+  it('is clean over 300 PCT runs (deferred and not), every run reaching quiescence with requests answered', () => {
+    const names = iopfScenario.monitors.map((m) => m.name);
+    expect(names).toContain('response-means-what-it-says');
+    expect(names).toContain('no-leak-at-quiescence');
+    for (const [params, runs] of [[{}, 200], [{ deferred: false }, 100]] as const) {
+      const r = explore({ scenario: iopfScenario, params: iopfDefaults(params), bug: null, runs, seed: 10, strategy: 'pct', depth: 3, maxSteps: 20000 });
+      expect(r.firstViolation, JSON.stringify(params)).toBeNull();
+      expect(r.metrics.quiescentRuns).toBe(runs);
+      expect(r.metrics.answeredRequests).toBeGreaterThan(runs * 2);
+    }
   });
 });
