@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ActorObservation, QuiescenceView, StepRecord } from '../../core/model/monitor.ts';
 import { heapLeak } from '../../kernel/heapLeak.ts';
+import { scenarios } from '../../systems/index.ts';
 
 const step = (i: number, actor: string, obs: Record<string, unknown>[]): StepRecord => ({
   i,
@@ -74,5 +75,11 @@ describe('no-leak-at-quiescence', () => {
     expect(ownerGone?.message).toMatch(/leak: bitmap:1 \(allocated at step 0 by kvzalloc\) is unreachable: its owner dma:7 was freed at step 1 by unmap/);
     const v = feed([...setup(), step(2, 'iopf.dev0', [{ what: 'free', obj: G }, { what: 'put', obj: P, owner: G }]), removal(3, false)]);
     expect(v?.message).toMatch(/fault_param:dev0's last reference was put but fault_param:dev0 .* was never freed/);
+  });
+});
+
+describe('every registered scenario', () => {
+  it('runs the leak monitor (a new system opts in: docs/architecture.md "Heap objects and the leak monitor")', () => {
+    for (const sc of Object.values(scenarios)) expect(sc.monitors.map((m) => m.name), sc.name).toContain(heapLeak.name);
   });
 });
