@@ -16,7 +16,8 @@ import { fail, parseCount, parseSeed } from '../usage.ts';
 import { writeReproInspector } from './inspect.ts';
 
 export interface ExploreFlags {
-  runs: string;
+  /** Default: 1000 runs; 1 workload for dfs and 1 schedule for --fail-nth. */
+  runs?: string;
   seed: string;
   strategy: string;
   depth: string;
@@ -27,6 +28,12 @@ export interface ExploreFlags {
   mode: string;
   workers: string;
   json?: boolean;
+  delays: string;
+  maxStates?: string;
+  branchWorkload?: boolean;
+  shard?: string;
+  failNth?: boolean;
+  untilCoverage?: string;
 }
 
 export const MAX_WORKERS = 64;
@@ -41,16 +48,49 @@ export async function exploreCommand(scenarioName: string, f: ExploreFlags): Pro
   if (!modes.includes(f.mode)) fail(`--mode must be one of ${modes.join(', ')} for scenario ${scenario.name}, got "${f.mode}"`);
   const mode = f.mode;
   const workers = parseWorkers(f.workers);
-  const runs = parseCount('--runs', f.runs);
+  const runs = parseCount('--runs', f.runs ?? (strategy === 'dfs' || f.failNth ? '1' : '1000'));
   const seed = parseSeed(f.seed);
   const depth = parseCount('--depth', f.depth, 1);
   const maxSteps = parseCount('--max-steps', f.maxSteps, 1);
+  const delays = parseCount('--delays', f.delays);
+  const maxStates = f.maxStates === undefined ? undefined : parseCount('--max-states', f.maxStates, 1);
+  const untilCoverage = f.untilCoverage === undefined ? undefined : parseCount('--until-coverage', f.untilCoverage, 1);
+  const shard = f.shard === undefined ? undefined : parseShard(f.shard);
+  if (strategy === 'dfs') {
+    if (mode !== 'inline') fail(`--strategy dfs runs inline only (it saves and restores the world), got --mode ${mode}`);
+    if (workers !== 1) fail('--strategy dfs runs in one thread: give --workers 1 (or shard it: --shard I/N)');
+    if (f.failNth) fail('--fail-nth sweeps the schedules of a sampling strategy (random, pct, delay), not dfs');
+    if (untilCoverage !== undefined) fail('--until-coverage stops sampling runs; dfs stops when its space is exhausted');
+  } else {
+    if (maxStates !== undefined) fail('--max-states bounds --strategy dfs only');
+    if (f.branchWorkload) fail('--branch-workload applies to --strategy dfs only');
+  }
+  if (f.failNth && untilCoverage !== undefined) fail('--until-coverage does not combine with --fail-nth');
+  if (untilCoverage !== undefined && workers !== 1) fail('--until-coverage needs the runs in order: give --workers 1');
 
-  const o = { scenario, params, bug, runs, seed, strategy, depth, maxSteps, mode, replayable: replayable(scenario, mode) };
-  const { result, interrupted, seconds } = await runExploration(o, workers);
+  const o = {
+    scenario,
+    params,
+    bug,
+    runs,
+    seed,
+    strategy,
+    depth,
+    maxSteps,
+    mode,
+    replayable: replayable(scenario, mode),
+    delays,
+    coverage: true,
+    ...(untilCoverage !== undefined ? { untilCoverage } : {}),
+    ...(maxStates !== undefined ? { maxStates } : {}),
+    ...(f.branchWorkload ? { branchWorkload: true } : {}),
+    ...(shard ? { shard } : {}),
+  };
+  const { result, interrupted, seconds } = await runExploration(o, workers, { failNth: f.failNth });
+  const label = f.failNth ? `${strategy}-fail-nth` : strategy;
   const info = {
     scenario: scenario.name,
-    strategy,
+    strategy: label,
     seed,
     bug,
     mode,
@@ -63,8 +103,8 @@ export async function exploreCommand(scenarioName: string, f: ExploreFlags): Pro
     json: f.json,
     interrupted,
   };
-  const base = { format: REPRO_FORMAT, version: REPRO_VERSION, scenario: scenario.name, parameters: params, bug, strategy, depth, seed, maxSteps, mode } as const;
-  const name = (run: number, tail = '') => join(f.out, `${scenario.name}-${bug ?? 'fixed'}-${strategy}${mode === 'inline' ? '' : `-${mode}`}-s${seed}-r${run}${tail}.json`);
+  const base = { format: REPRO_FORMAT, version: REPRO_VERSION, scenario: scenario.name, parameters: params, bug, strategy: label, depth, seed, maxSteps, mode } as const;
+  const name = (run: number, tail = '') => join(f.out, `${scenario.name}-${bug ?? 'fixed'}-${label}${mode === 'inline' ? '' : `-${mode}`}-s${seed}-r${run}${tail}.json`);
   // Keep what was computed: on a write failure, print it, then report the failure.
   const write = (path: string, repro: Repro) => {
     try {
@@ -106,6 +146,15 @@ export async function exploreCommand(scenarioName: string, f: ExploreFlags): Pro
   printSummary(result, info);
   if (result.firstViolation) return 1;
   return result.errored.length ? 3 : 0;
+}
+
+/** `I/N`: shard I (from 0) of N. */
+export function parseShard(raw: string): { index: number; count: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(raw.trim());
+  const index = m ? Number(m[1]) : NaN;
+  const count = m ? Number(m[2]) : NaN;
+  if (!m || !(count >= 1) || !(index < count) || count > 1_000_000) fail(`--shard must be I/N with 0 <= I < N (e.g. 0/4), got "${raw}"`);
+  return { index, count };
 }
 
 function parseWorkers(raw: string): number {

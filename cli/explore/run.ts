@@ -4,7 +4,9 @@
  * Ctrl-C stops after the runs in progress and the results so far are printed; a second one exits.
  * Wall-clock time is measured here, outside the runs: it never enters a trace or the digest.
  */
-import { type ExploreOptions, type ExploreResult, finishExplore } from '../../core/explore.ts';
+import { exploreDfs } from '../../core/exhaustive.ts';
+import { type ExploreOptions, type ExploreResult, finishExplore, runRange } from '../../core/explore.ts';
+import { sweepFailNth } from '../../core/failNth.ts';
 import { driveRange } from '../../workers/explore/drive.ts';
 import { exploreParallel } from '../../workers/explore/parallel.ts';
 import { createRuntime } from '../../core/modes.ts';
@@ -15,7 +17,13 @@ export interface ExplorationOutcome {
   seconds: number;
 }
 
-export async function runExploration(o: ExploreOptions, workers: number): Promise<ExplorationOutcome> {
+export async function runExploration(o: ExploreOptions, workers: number, how: { failNth?: boolean } = {}): Promise<ExplorationOutcome> {
+  // The exhaustive search and the fail-nth sweep run in this thread, inline, start to end.
+  if (o.strategy === 'dfs' || how.failNth) {
+    const started = process.hrtime.bigint();
+    const result = o.strategy === 'dfs' ? exploreDfs(o) : sweepFailNth(o);
+    return { result, interrupted: false, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
+  }
   const controller = new AbortController();
   const onSigint = () => {
     if (controller.signal.aborted) process.exit(130);
@@ -32,7 +40,7 @@ export async function runExploration(o: ExploreOptions, workers: number): Promis
       const runtime = await createRuntime(o.scenario, o.mode ?? 'inline', o.params);
       try {
         const run = { ...o, runtime, onRun: () => !controller.signal.aborted };
-        const r = await driveRange(run, { from: 0, to: o.runs }, { shouldStop: () => controller.signal.aborted });
+        const r = await driveRange(run, runRange(o), { shouldStop: () => controller.signal.aborted });
         result = finishExplore(run, [r]);
       } finally {
         await runtime.close();

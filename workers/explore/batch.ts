@@ -57,6 +57,8 @@ export default async function batch(t: BatchTask): Promise<RangeResult> {
     mode: t.spec.mode,
     runtime: rt,
     replayable: t.spec.replayable,
+    delays: t.spec.delays,
+    coverage: t.spec.coverage,
     onRun: (i) => {
       Atomics.store(ctl, lane, i + 1);
       return i + 1 < Atomics.load(ctl, LIMIT);

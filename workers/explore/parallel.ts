@@ -12,7 +12,7 @@
  *   the contiguous prefix of runs done so far.
  */
 import { Piscina } from 'piscina';
-import { type ExploreOptions, type ExploreResult, type RangeResult, type RunRange, emptyRange, finishExplore } from '../../core/explore.ts';
+import { type ExploreOptions, type ExploreResult, type RangeResult, type RunRange, emptyRange, finishExplore, runRange } from '../../core/explore.ts';
 import { runSeed } from '../../core/prng.ts';
 import { workerExecArgv } from '../tsx.ts';
 import { type BatchSpec, type BatchTask, LIMIT, laneWord } from './batch.ts';
@@ -58,9 +58,9 @@ const MAX_FAILED_STARTS = 3;
  * while the other finishes a large last batch. The cut never changes a result: runs are
  * combined in run order.
  */
-export function planBatches(runs: number, workers: number, fixed?: number): RunRange[] {
+export function planBatches(runs: number, workers: number, fixed?: number, start = 0): RunRange[] {
   const out: RunRange[] = [];
-  for (let from = 0; from < runs; ) {
+  for (let from = start; from < runs; ) {
     const size = fixed ?? Math.max(10, Math.min(250, Math.ceil((runs - from) / (workers * 4))));
     out.push({ from, to: Math.min(runs, from + size) });
     from += size;
@@ -80,14 +80,17 @@ export async function exploreParallel(o: ExploreOptions, workers: number, hooks:
     maxSteps: o.maxSteps,
     mode: o.mode ?? 'inline',
     replayable: o.replayable,
+    ...(o.delays !== undefined ? { delays: o.delays } : {}),
+    ...(o.coverage ? { coverage: true } : {}),
   };
   const lanes = workers * 2;
   const ctl = new Int32Array(new SharedArrayBuffer(4 * (1 + lanes)));
-  ctl[LIMIT] = o.runs;
+  const whole = runRange(o);
+  ctl[LIMIT] = whole.to;
   const pool = hooks.pool ?? createBatchPool(workers);
   hooks.onPool?.(pool, ctl);
 
-  const queue = planBatches(o.runs, workers, hooks.batchSize);
+  const queue = planBatches(whole.to, workers, hooks.batchSize, whole.from);
   const done: Done[] = [];
   const free = [...Array(lanes).keys()];
   const inFlight = new Map<number, Promise<{ lane: number; range: RunRange; ok: boolean; value: unknown }>>();
@@ -140,14 +143,14 @@ export async function exploreParallel(o: ExploreOptions, workers: number, hooks:
     if (!hooks.pool) await pool.destroy();
   }
 
-  return { result: finishExplore(o, prefix(done)), interrupted: Boolean(hooks.signal?.aborted) };
+  return { result: finishExplore(o, prefix(done, whole.from)), interrupted: Boolean(hooks.signal?.aborted) };
 }
 
-/** The batches' results in run order, as far as they cover [0, ...) without a gap. */
-function prefix(done: Done[]): RangeResult[] {
+/** The batches' results in run order, as far as they cover [from, ...) without a gap. */
+function prefix(done: Done[], from: number): RangeResult[] {
   const sorted = [...done].sort((a, b) => a.range.from - b.range.from);
   const out: RangeResult[] = [];
-  let next = 0;
+  let next = from;
   for (const d of sorted) {
     if (d.range.from !== next) break;
     out.push(d.result);
