@@ -5,7 +5,6 @@
  * one io_pagetable per IOAS with areas sharing iopt_pages, a CPU cache model, and the flush
  * policies side by side (--set policy=).
  */
-import { heapLeak } from '../../kernel/heapLeak.ts';
 import type { LockKind } from '../../core/model/locks.ts';
 import type { ActorSnapshotView, QuiescenceView } from '../../core/model/monitor.ts';
 import type { DataPort } from '../../core/model/kind.ts';
@@ -69,7 +68,6 @@ export const flushScenario: Scenario = {
   bugs: flushBugs,
   // Order matters only when one step breaks several: the specific monitors first, the WARN net last.
   monitors: [
-    heapLeak,
     lockdep,
     itreeConsistent,
     noUseAfterFree,

@@ -5,7 +5,6 @@
  * START/GET/STOP, emulated devices pinning and writing through vfio_dma_rw, IOMMU-backed devices
  * DMAing (and joining groups, and in the seed's world pinning).
  */
-import { heapLeak } from '../../kernel/heapLeak.ts';
 import type { QuiescenceView } from '../../core/model/monitor.ts';
 import type { ActorSpec, Params, Scenario } from '../../core/model/scenario.ts';
 import type { LockKind } from '../../core/model/locks.ts';
@@ -93,7 +92,6 @@ export const vfioScopeScenario: Scenario = {
   ],
   bugs: vfioScopeBugs,
   monitors: [
-    heapLeak,
     lockdep,
     fieldsUnderLock,
     scopeCounterExact,

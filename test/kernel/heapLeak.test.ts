@@ -83,6 +83,8 @@ describe('every registered scenario', () => {
     // Not hooked yet, with the reason (to be closed by the system's owner):
     const pending: Record<string, string> = {
       dirty: 'its alloc observations name owners ("vmm#1") that are neither actors nor allocated objects, so every table reads as unreachable',
+      'iommufd-flush': 'clean with it over 150 PCT runs (seed 3), but its variants were not re-run with it: hook it with that check',
+      'vfio-scope': 'reports no heap observations yet (its pin-balance/group-ref-balance count references), and its test wants a variant each monitor catches alone',
     };
     for (const sc of Object.values(scenarios)) {
       const names = sc.monitors.map((m) => m.name);
