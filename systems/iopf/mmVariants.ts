@@ -15,7 +15,8 @@ export const mmBugs: BugVariant[] = [
       'the seed thread ("[PATCH v13 06/10] iommu: Add a page fault handler": mmap_read_lock around find_extend_vma and handle_mm_fault); mm/memory.c lock_mm_and_find_vma(); the VMA-lifetime bug class of CVE-2023-3269 (StackRot)',
     // More address-space changes per run: free mode needs them to land between a lookup and its fault.
     params: { mmOps: 6, iommufdDevices: 0, rebinds: 0, unplugRate: 0 },
-    caughtBy: ['vma-use-after-free', 'pte-outside-vma'],
+    // A SUCCESS answered for a page the racing munmap took away also breaks the response's promise.
+    caughtBy: ['vma-use-after-free', 'pte-outside-vma', 'response-means-what-it-says'],
     provide: { 'iopf.kworker': { guards: { skipsMmapLock: () => true } } },
   },
   {

@@ -11,14 +11,14 @@ import type { LockdepObservations } from '../../kernel/lockdep.ts';
 import type { MmObservations } from '../../kernel/mm/memory.ts';
 import { observing } from '../../kernel/mm/specs/observing.ts';
 import type { LeakObservations } from '../../kernel/noLeak.ts';
-import type { PageRequest, PageResponse } from './machines/types.ts';
+import type { IopfGroup, PageRequest, PageResponse, RespCode } from './machines/types.ts';
 
 /**
  * Every observation kind of an IOPF run. The heap kinds (alloc/free/use of groups, fault
  * parameters, domains, the fault object), lockdep's might-sleep/might-fault, the leak monitor's
  * destroy/release and the mm's are shared kernel vocabularies; the rest are IOPF's own.
  */
-export type IopfObservations = Pick<HeapObservations, 'alloc' | 'free' | 'use'> &
+export type IopfObservations = Pick<HeapObservations, 'alloc' | 'free' | 'use' | 'get' | 'put'> &
   LockdepObservations &
   LeakObservations &
   MmObservations & {
@@ -40,6 +40,14 @@ export type IopfObservations = Pick<HeapObservations, 'alloc' | 'free' | 'use'> 
     'attach-handle': { gid: string; dev: string; pasid: number; gen: number; bonds: number[] };
     /** Partials dropped (overflow recovery, device removal). */
     'partial-discarded': { dev: string; reqIds: string[] };
+    /** handle_mm_fault (iommu_sva_handle_mm) returned for one fault of a group (or of a partial handled ahead). */
+    'fault-handled': { gid: string; reqId: string; addr: number; access: number; status: 'SUCCESS' | 'INVALID' };
+    /**
+     * A page response for group `gid` was handed to the IOMMU driver (ops->page_response), on
+     * `path`: iopf_group_response (the handler's answer), err_abort (no handler, or the abort
+     * group), iopf_queue_remove_device (outstanding faults answered INVALID).
+     */
+    'page-response': { gid: string; dev: string; grpid: number; code: RespCode; path: string };
     /** A VMM write() with a cookie the fault object does not know. */
     'write-rejected': { cookie: number };
   };
@@ -60,6 +68,8 @@ export type IopfMessages = {
   PAGE_RESPONSE: { resp: PageResponse };
   REPORT_FAULT: { fault: PageRequest };
   REMOVED: Record<string, never>;
+  RUN_GROUP: { group: IopfGroup };
+  DELIVER: { group: IopfGroup };
 };
 
 export type IopfEnvelope<T extends keyof IopfMessages> = Envelope & { type: T; payload: IopfMessages[T] };

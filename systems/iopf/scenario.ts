@@ -31,10 +31,12 @@ import {
   prqDepth,
   pteOutsideVma,
   responseMatchesRequest,
+  responseMeaning,
   vmaUseAfterFree,
 } from './specs/index.ts';
 import { lockdep } from '../../kernel/lockdep.ts';
 import { noLeak } from '../../kernel/noLeak.ts';
+import { heapLeak } from '../../kernel/heapLeak.ts';
 import type { LockKind } from '../../core/model/locks.ts';
 import { mmShared } from '../../kernel/mm/state.ts';
 import { mmModes } from '../../kernel/mm/runtime.ts';
@@ -75,11 +77,13 @@ export const iopfScenario: Scenario = {
     noLeak,
     pasidBond,
     responseMatchesRequest,
+    responseMeaning,
     oneResponsePerLastPage,
     groupIntegrity,
     prqDepth,
     noResponseAfterRemoval,
     noUseAfterFree,
+    heapLeak,
     noStuckPartial,
     vmaUseAfterFree,
     pteOutsideVma,

@@ -35,7 +35,7 @@ export const iopfBugs: BugVariant[] = [
     summary:
       'iopf_queue_remove_device() frees the fault parameter outright while queued groups still point at it; the kworker then takes fault_param->lock in freed memory',
     reference: 'kernel commits cc7338e9d807 and a74c077b9021 (refcount the fault parameter, put it from iopf_free_group)',
-    caughtBy: ['no-use-after-free'],
+    caughtBy: ['no-use-after-free', 'no-leak-at-quiescence'],
     provide: { 'iopf.faultParam': { guards: { refcountsParam: () => false } } },
   },
   {
@@ -130,5 +130,33 @@ export const iopfBugs: BugVariant[] = [
     reference: 'kernel commit 3f4818ec1390 (iommufd/fault: Destroy response and mutex in iommufd_fault_destroy())',
     caughtBy: ['no-leak-on-destroy'],
     provide: { 'iopf.iommufdFault': { guards: { destroyReleasesResponses: () => false } } },
+  },
+  {
+    name: 'errors-not-sticky',
+    summary:
+      'the group handler keeps calling handle_mm_fault after a fault failed and answers the status of the last one: a group whose first page could not be mapped is answered SUCCESS, and the device retries a translation that faults again',
+    reference:
+      'io-pgfault.c iopf_handler() (v6.7) "For the moment, errors are sticky: don\'t handle subsequent faults in the group if there is an error" (status only overwritten while SUCCESS); iommu-sva.c iommu_sva_handle_iopf() (v6.8+, read in 6.17-rc) breaks at the first non-SUCCESS',
+    caughtBy: ['response-means-what-it-says'],
+    provide: { 'iopf.kworker': { guards: { errorsSticky: () => false } } },
+  },
+  {
+    name: 'response-before-faults-handled',
+    summary:
+      'non-deferred handle_mm_fault (partials run ahead of their group): the group skips every partial sent ahead as if handled, without waiting for its result, and answers SUCCESS while a partial is still queued or running, or never handled',
+    reference:
+      'derived from the seed thread\'s "option to allow non-deferred handle_mm_fault" (iopf-page-fault-handler.txt) against iommu-sva.c iommu_sva_handle_iopf(): the response follows the last handle_mm_fault of the group',
+    params: { deferred: false },
+    caughtBy: ['response-means-what-it-says'],
+    provide: { 'iopf.faultParam': { guards: { waitsForPrefaults: () => false } } },
+  },
+  {
+    name: 'abort-group-keeps-param-ref',
+    summary:
+      'the err_abort path of iommu_report_device_fault() (no handler attached, or the abort group of a failed allocation) frees the group without putting its reference on the fault parameter: after iopf_queue_remove_device() the fault parameter never reaches zero and is leaked',
+    reference:
+      'derived: io-pgfault.c __iopf_free_group() "Pair with iommu_report_device_fault()": iopf_put_dev_fault_param(group->fault_param), split out of iopf_free_group() so that the abort group on the stack drops its reference too (series "iommu: Prepare to deliver page faults to user space", v6.8; read in 6.17-rc)',
+    caughtBy: ['no-leak-at-quiescence'],
+    provide: { 'iopf.faultParam': { guards: { abortPutsParam: () => false } } },
   },
 ];

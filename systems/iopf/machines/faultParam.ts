@@ -84,6 +84,8 @@ type FaultParamEvent =
   | { type: 'ATTACH_HANDLE'; pasid: number; gen: number; handler: 'sva' | 'iommufd'; driver: string };
 
 const objOf = (c: FaultParamContext) => `fault_param:${c.dev}`;
+/** A partial's struct iopf_fault (kzalloc'd by report_partial_fault): heap monitor name. */
+const partialObj = (f: PageRequest) => `iopf_fault:${f.reqId}`;
 
 /** The named guards of this machine, as enqueueActions' `check` evaluates them. */
 type Check = (guard: 'respondsOnlyIfPending' | 'responseCarriesPasid') => boolean;
@@ -95,22 +97,39 @@ function groupResponse(c: FaultParamContext, enqueue: Enqueue, check: Check, gro
   const last = group.faults[group.faults.length - 1];
   if (isPending || !check('respondsOnlyIfPending')) {
     const resp = responseFor(last, code, { dropPasid: !check('responseCarriesPasid') });
+    enqueue({ type: 'observe', params: iopfObservation('page-response', { gid: group.gid, dev: c.dev, grpid: last.grpid, code, path }) });
     enqueue({ type: 'send', params: { to: c.iommu, type: 'PAGE_RESPONSE_CMD', payload: { resp } } });
   }
   enqueue({ type: 'unlock', params: { lock: c.lock, path } });
   return c.pending.filter((p) => p.gid !== group.gid);
 }
 
-/** Drop one reference on the fault parameter; the last one frees it (kfree_rcu). */
-function putParam(c: FaultParamContext, enqueue: Enqueue, users: number, by: string): number {
+/**
+ * Take a reference on the fault parameter for `holder` (a group, or the iopf queue link):
+ * iopf_get_dev_fault_param() / iopf_group_alloc(). The heap monitor counts holders.
+ */
+function getParam(c: FaultParamContext, enqueue: Enqueue, users: number, holder: string, by: string): number {
+  enqueue({ type: 'observe', params: iopfObservation('get', { obj: objOf(c), owner: holder, by }) });
+  return users + 1;
+}
+
+/** `holder` drops its reference on the fault parameter; the last one frees it (kfree_rcu). */
+function putParam(c: FaultParamContext, enqueue: Enqueue, users: number, holder: string, by: string): number {
+  enqueue({ type: 'observe', params: iopfObservation('put', { obj: objOf(c), owner: holder, by }) });
   if (users - 1 === 0) enqueue({ type: 'observe', params: iopfObservation('free', { obj: objOf(c), by }) });
   return users - 1;
 }
 
-/** iopf_free_group(): free the partials and the group, then put the group's reference. */
-function freeGroup(c: FaultParamContext, enqueue: Enqueue, group: IopfGroup, users: number): number {
-  enqueue({ type: 'observe', params: iopfObservation('free', { obj: group.gid, by: 'iopf_free_group' }) });
-  return putParam(c, enqueue, users, 'iopf_put_dev_fault_param');
+/**
+ * iopf_free_group() / __iopf_free_group(): free the partials and the group, and put the
+ * group's reference on the fault parameter ("Pair with iommu_report_device_fault()").
+ * `puts` false: the err_abort variant frees without the put (abort-group-keeps-param-ref).
+ */
+function freeGroup(c: FaultParamContext, enqueue: Enqueue, group: IopfGroup, users: number, puts = true, by = 'iopf_free_group'): number {
+  // The partials moved into the group are kfree()d with it (a prefault's fault stays on the list).
+  if (!group.prefault) for (const p of group.faults.slice(0, -1)) enqueue({ type: 'observe', params: iopfObservation('free', { obj: partialObj(p), by }) });
+  enqueue({ type: 'observe', params: iopfObservation('free', { obj: group.gid, by }) });
+  return puts ? putParam(c, enqueue, users, group.gid, 'iopf_put_dev_fault_param') : users;
 }
 
 /** Every path dereferences the fault parameter: the heap monitor sees each use. */
@@ -149,15 +168,17 @@ export const faultParamMachine = setup({
           return;
         }
         enqueue({ type: 'lock', params: { lock: c.lock, path: 'report_partial_fault' } });
+        enqueue({ type: 'observe', params: iopfObservation('alloc', { obj: partialObj(f), owner: objOf(c), by: 'report_partial_fault' }) });
         enqueue(assign({ partial: [f, ...c.partial] }));
         enqueue({ type: 'unlock', params: { lock: c.lock, path: 'report_partial_fault' } });
         const handle = c.handles[f.pasid];
         if (!c.deferred && handle?.handler === 'sva') {
           // Non-deferred: handle this partial now; the group answers later.
           const group: IopfGroup = { gid: `prefault:${f.reqId}`, dev: c.dev, faults: [f], abort: false, prefault: true, domain: domainName(c.dev, f.pasid, handle.gen) };
-          enqueue({ type: 'observe', params: iopfObservation('alloc', { obj: group.gid }) });
+          enqueue({ type: 'observe', params: iopfObservation('alloc', { obj: group.gid, owner: objOf(c), by: 'iommu_report_device_fault' }) });
+          const users = getParam(c, E(enqueue), c.users, group.gid, 'iommu_report_device_fault');
           enqueue({ type: 'send', params: { to: c.wq, type: 'QUEUE_WORK', payload: { group } } });
-          enqueue(assign({ users: c.users + 1 }));
+          enqueue(assign({ users }));
         }
         return;
       }
@@ -171,19 +192,25 @@ export const faultParamMachine = setup({
       const gid = `group:${c.dev}#${c.nextGroup}`;
       const path = 'iopf_group_alloc';
       enqueue({ type: 'lock', params: { lock: c.lock, path } });
-      const { moved, kept, examined } = collectPartials(c, f.grpid);
+      const { moved, kept, examined, walked } = collectPartials(c, f.grpid);
+      // The walk dereferences every partial it examines.
+      for (const p of walked) enqueue({ type: 'observe', params: iopfObservation('use', { obj: partialObj(p), by: path }) });
       const group: IopfGroup = { gid, dev: c.dev, faults: [...moved, f], abort: !!event.allocFail };
       if (!c.deferred) {
-        group.skip = moved.filter((m) => c.prefaulted[m.reqId] === 'SUCCESS').map((m) => m.reqId);
+        // Skip only partials whose run ahead has returned SUCCESS; one still queued or running is
+        // handled again by the group (response-before-faults-handled: skip it as if done).
+        const done = check('waitsForPrefaults') ? (m: PageRequest) => c.prefaulted[m.reqId] === 'SUCCESS' : (m: PageRequest) => c.prefaulted[m.reqId] !== 'INVALID';
+        group.skip = moved.filter(done).map((m) => m.reqId);
         if (moved.some((m) => c.prefaulted[m.reqId] === 'INVALID')) group.preset = 'INVALID';
       }
       enqueue({ type: 'observe', params: iopfObservation('group-assembled', { gid, dev: c.dev, grpid: f.grpid, reqIds: group.faults.map((x) => x.reqId) }) });
-      enqueue({ type: 'observe', params: iopfObservation('alloc', { obj: gid }) });
+      enqueue({ type: 'observe', params: iopfObservation('alloc', { obj: gid, owner: objOf(c), by: path }) });
+      const users = getParam(c, E(enqueue), c.users, gid, 'iommu_report_device_fault');
       enqueue(
         assign({
           partial: kept,
           pending: [...c.pending, { gid, last: f }],
-          users: c.users + 1,
+          users,
           nextGroup: c.nextGroup + 1,
           inflight: group,
           lookupSteps: c.lookupSteps + examined,
@@ -220,7 +247,7 @@ export const faultParamMachine = setup({
       // err_abort: answer FAILURE for an abort group, INVALID when no handler is attached.
       const code: RespCode = group.abort ? 'FAILURE' : 'INVALID';
       const pending = groupResponse(c, E(enqueue), check, group, code, 'iommu_report_device_fault:err_abort');
-      const users = freeGroup(c, E(enqueue), group, c.users);
+      const users = freeGroup(c, E(enqueue), group, c.users, check('abortPutsParam'), 'iommu_report_device_fault:err_abort');
       enqueue(assign({ inflight: null, users, pending }));
     }),
     groupDone: enqueueActions(({ context: c, event, enqueue, check }) => {
@@ -243,6 +270,7 @@ export const faultParamMachine = setup({
       if (c.partial.length > 0) {
         enqueue({ type: 'observe', params: iopfObservation('partial-discarded', { dev: c.dev, reqIds: c.partial.map((p) => p.reqId) }) });
       }
+      for (const p of c.partial) enqueue({ type: 'observe', params: iopfObservation('free', { obj: partialObj(p), by: path }) });
       enqueue(assign({ partial: [] }));
       for (const l of [...order].reverse()) enqueue({ type: 'unlock', params: { lock: l, path } });
     }),
@@ -254,17 +282,21 @@ export const faultParamMachine = setup({
       if (c.partial.length > 0) {
         enqueue({ type: 'observe', params: iopfObservation('partial-discarded', { dev: c.dev, reqIds: c.partial.map((p) => p.reqId) }) });
       }
+      for (const p of c.partial) enqueue({ type: 'observe', params: iopfObservation('free', { obj: partialObj(p), by: path }) });
       // Before 0095bf83554f outstanding requests were not acknowledged here.
       const answer = check('removalAnswersPending');
       if (answer) {
         for (const p of c.pending) {
+          // Walking fault_param->faults dereferences each outstanding group.
+          enqueue({ type: 'observe', params: iopfObservation('use', { obj: p.gid, by: path }) });
+          enqueue({ type: 'observe', params: iopfObservation('page-response', { gid: p.gid, dev: c.dev, grpid: p.last.grpid, code: 'INVALID', path }) });
           const resp = responseFor(p.last, 'INVALID', { dropPasid: !check('responseCarriesPasid') });
           enqueue({ type: 'send', params: { to: c.iommu, type: 'PAGE_RESPONSE_CMD', payload: { resp } } });
         }
       }
       enqueue({ type: 'unlock', params: { lock: c.lock, path } });
       // Drop the reference owned by iopf_queue_add_device(); groups still hold theirs.
-      let users = putParam(c, E(enqueue), c.users, path);
+      let users = putParam(c, E(enqueue), c.users, c.iommu, path);
       if (!check('refcountsParam') && users > 0) {
         enqueue({ type: 'observe', params: iopfObservation('free', { obj: objOf(c), by: `${path} (kfree)` }) });
         users = 0;
@@ -305,6 +337,16 @@ export const faultParamMachine = setup({
     discardTakesQueueLockFirst: () => true,
     /** iopf_queue_remove_device() answers outstanding groups INVALID (removal-leaves-pending: false). */
     removalAnswersPending: () => true,
+    /**
+     * deferred=false: a group skips only the partials whose run ahead already succeeded
+     * (response-before-faults-handled: false, it skips those still in flight too).
+     */
+    waitsForPrefaults: () => true,
+    /**
+     * err_abort frees the group with __iopf_free_group(), which puts its reference on the fault
+     * parameter (abort-group-keeps-param-ref: false, freed without the put).
+     */
+    abortPutsParam: () => true,
     /** The fault parameter is refcounted: removal only puts its reference (fault-param-freed-on-removal: false). */
     refcountsParam: () => true,
   },
@@ -332,6 +374,12 @@ export const faultParamMachine = setup({
     lookupSteps: 0,
   }),
   initial: 'idle',
+  // iopf_queue_add_device(): the fault parameter is allocated with one reference, the queue's
+  // (held by the IOMMU driver's iopf queue until iopf_queue_remove_device()).
+  entry: [
+    { type: 'observe', params: ({ context }) => iopfObservation('alloc', { obj: objOf(context), owner: context.iommu, by: 'iopf_queue_add_device' }) },
+    { type: 'observe', params: ({ context }) => iopfObservation('get', { obj: objOf(context), owner: context.iommu, by: 'iopf_queue_add_device' }) },
+  ],
   on: {
     GROUP_DONE: { actions: [useParam, 'groupDone'] },
     PREFAULT_DONE: { actions: [useParam, 'prefaultDone'] },
@@ -378,7 +426,7 @@ export const faultParamMachine = setup({
  * kernel does; `map` is the per-grpid index the thread proposes (rb-tree / xarray), which
  * examines only that group's entries. Both keep arrival order (oldest first).
  */
-function collectPartials(c: FaultParamContext, grpid: number): { moved: PageRequest[]; kept: PageRequest[]; examined: number } {
+function collectPartials(c: FaultParamContext, grpid: number): { moved: PageRequest[]; kept: PageRequest[]; examined: number; walked: PageRequest[] } {
   const moved: PageRequest[] = [];
   const kept: PageRequest[] = [];
   for (const p of c.partial) {
@@ -387,7 +435,7 @@ function collectPartials(c: FaultParamContext, grpid: number): { moved: PageRequ
     else kept.push(p);
   }
   const examined = c.grouping === 'map' ? moved.length : c.partial.length;
-  return { moved, kept, examined };
+  return { moved, kept, examined, walked: c.grouping === 'map' ? moved : c.partial };
 }
 
 export const faultParamKind = defineKind({

@@ -71,7 +71,8 @@ function deliverLock(underSpinlock: boolean): string {
 }
 
 /** iopf_group_response(group, INVALID) + iopf_free_group(): both run on the fault parameter. */
-function answerInvalid(c: IommufdFaultContext, enqueue: Enqueue, groups: IopfGroup[]) {
+function answerInvalid(c: IommufdFaultContext, enqueue: Enqueue, groups: IopfGroup[], path: string) {
+  for (const g of groups) enqueue({ type: 'observe', params: iopfObservation('use', { obj: g.gid, by: path }) });
   for (const g of groups) enqueue({ type: 'send', params: { to: c.faultParams[g.dev], type: 'GROUP_DONE', payload: { group: g, status: 'INVALID' } } });
 }
 
@@ -88,6 +89,7 @@ export const iommufdFaultMachine = setup({
       const path = 'iommufd_fault_iopf_handler';
       const l = deliverLock(check('deliverUnderSpinlock'));
       lock(E(enqueue), l, path, PRQ_THREAD, true);
+      enqueue({ type: 'observe', params: iopfObservation('use', { obj: event.group.gid, by: path }) });
       enqueue(assign({ deliver: [...c.deliver, event.group], delivered: c.delivered + 1 }));
       unlock(E(enqueue), l, path, PRQ_THREAD);
       enqueue({ type: 'send', params: { to: c.vmm, type: 'NOTIFY', payload: {} } });
@@ -104,6 +106,7 @@ export const iommufdFaultMachine = setup({
         return;
       }
       enqueue({ type: 'observe', params: iopfObservation('might-sleep', { path: 'xa_alloc(GFP_KERNEL)', thread: VMM_THREAD }) });
+      enqueue({ type: 'observe', params: iopfObservation('use', { obj: group.gid, by: path }) });
       const cookie = c.nextCookie;
       enqueue(assign({ deliver: rest, response: { ...c.response, [cookie]: group }, nextCookie: cookie + 1, reading: { cookie, group } }));
     }),
@@ -111,6 +114,7 @@ export const iommufdFaultMachine = setup({
       if (event.type !== 'COPY_TO_USER' || !c.reading) return;
       const { cookie, group } = c.reading;
       enqueue({ type: 'observe', params: iopfObservation('might-fault', { path: 'copy_to_user', thread: VMM_THREAD }) });
+      enqueue({ type: 'observe', params: iopfObservation('use', { obj: group.gid, by: 'iommufd_fault_fops_read' }) });
       if (event.efault) {
         // -EFAULT: xa_erase() and put the group back at the head of the deliver list.
         const response = { ...c.response };
@@ -135,6 +139,7 @@ export const iommufdFaultMachine = setup({
         enqueue({ type: 'observe', params: iopfObservation('write-rejected', { cookie: event.cookie }) });
         enqueue(assign({ rejected: c.rejected + 1 }));
       } else {
+        enqueue({ type: 'observe', params: iopfObservation('use', { obj: group.gid, by: path }) });
         const response = { ...c.response };
         delete response[event.cookie];
         enqueue(assign({ response }));
@@ -150,7 +155,7 @@ export const iommufdFaultMachine = setup({
       const mine = c.deliver.filter((g) => g.dev === event.dev);
       unlock(E(enqueue), FAULT_SPINLOCK, path, event.driver);
       const answered = Object.entries(c.response).filter(([, g]) => g.dev === event.dev);
-      answerInvalid(c, E(enqueue), [...mine, ...answered.map(([, g]) => g)]);
+      answerInvalid(c, E(enqueue), [...mine, ...answered.map(([, g]) => g)], path);
       const response = Object.fromEntries(Object.entries(c.response).filter(([, g]) => g.dev !== event.dev));
       enqueue(assign({ deliver: c.deliver.filter((g) => g.dev !== event.dev), response }));
       unlock(E(enqueue), FAULT_MUTEX, path, event.driver);
@@ -164,7 +169,7 @@ export const iommufdFaultMachine = setup({
         type: 'observe',
         params: iopfObservation('destroy', { owner: c.id, holds: ['fault->response (xarray)', 'fault->mutex', ...c.deliver.map((g) => g.gid), ...table.map((g) => g.gid)] }),
       });
-      answerInvalid(c, E(enqueue), skipResponse ? c.deliver : [...c.deliver, ...table]);
+      answerInvalid(c, E(enqueue), skipResponse ? c.deliver : [...c.deliver, ...table], 'iommufd_fault_destroy');
       for (const g of skipResponse ? c.deliver : [...c.deliver, ...table]) enqueue({ type: 'observe', params: iopfObservation('release', { obj: g.gid }) });
       if (!skipResponse) {
         enqueue({ type: 'observe', params: iopfObservation('release', { obj: 'fault->response (xarray)' }) });

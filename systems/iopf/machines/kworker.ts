@@ -58,7 +58,7 @@ export const kworkerMachine = setup({
       const f = g.faults[index];
       return { group: g, index, status: 'SUCCESS' as FaultStatus, fault: f ? startFault(f.addr, f.perm) : null };
     }),
-    advance: enqueueActions(({ context: c, event, enqueue }) => {
+    advance: enqueueActions(({ context: c, event, enqueue, check }) => {
       if (event.type !== 'FAULT_STEP' || !event.next || !c.group) return;
       enqueue({ type: 'observe', params: iopfObservation('use', { obj: c.group.gid, by: `${c.id}:handle_mm_fault` }) });
       if (c.group.domain) enqueue({ type: 'observe', params: iopfObservation('use', { obj: c.group.domain, by: `${c.id}:iommu_sva_handle_mm` }) });
@@ -67,8 +67,15 @@ export const kworkerMachine = setup({
         enqueue(assign({ fault: next }));
         return;
       }
+      // What handle_mm_fault returned for this fault: the response monitor judges the group's code by it.
+      const handled = c.group.faults[c.index];
+      enqueue({
+        type: 'observe',
+        params: iopfObservation('fault-handled', { gid: c.group.gid, reqId: handled.reqId, addr: handled.addr, access: handled.perm, status: next.status }),
+      });
       const index = firstToHandle(c.group, c.index + 1);
-      if (next.status !== 'SUCCESS' || index >= c.group.faults.length) {
+      // iommu_sva_handle_iopf(): "errors are sticky": break at the first non-SUCCESS status.
+      if ((next.status !== 'SUCCESS' && check('errorsSticky')) || index >= c.group.faults.length) {
         enqueue(assign({ fault: null, index, status: next.status }));
         return;
       }
@@ -90,6 +97,11 @@ export const kworkerMachine = setup({
     skipsMmapLock: () => false,
     /** The PTE installed without the page-table lock and its recheck (fault-install-without-ptl). */
     skipsPtl: () => false,
+    /**
+     * iommu_sva_handle_iopf() stops at the first failed fault and answers that status
+     * (errors-not-sticky: false, the status of the last fault handled is answered).
+     */
+    errorsSticky: () => true,
   },
 }).createMachine({
   id: 'iopf.kworker',

@@ -9,6 +9,7 @@
  */
 import { assign, enqueueActions, setup } from 'xstate';
 import { effectActions } from '../../../core/model/effects.ts';
+import { iopfObservation } from '../observations.ts';
 import { defineKind } from '../../../core/model/kind.ts';
 import { withoutStatistics } from './canonical.ts';
 import type { IopfGroup } from './types.ts';
@@ -55,6 +56,8 @@ export const workqueueMachine = setup({
         },
         DISPATCH: {
           actions: [
+            // process_one_work() dereferences the work item, embedded in the group.
+            { type: 'observe', params: ({ context }) => iopfObservation('use', { obj: context.pending[0].gid, by: 'process_one_work' }) },
             { type: 'send', params: ({ context }) => ({ to: context.idle[0], type: 'RUN_GROUP', payload: { group: context.pending[0] } }) },
             assign(({ context }) => ({ pending: context.pending.slice(1), idle: context.idle.slice(1) })),
           ],

@@ -26,6 +26,26 @@ function forget(st: Instances, reqIds: string[]): void {
   }
 }
 
+/** The cause in kernel terms: stale partials swept in, partials of another grpid, missing ones, or order. */
+function why(st: Instances, grpid: number, inst: string, ids: string[], want: string[]): string {
+  const out: string[] = [];
+  for (const x of ids) {
+    const other = st.instanceOf.get(x);
+    if (other === inst || !other) continue;
+    const otherGrpid = Number(other.split('/')[1].split('#')[0]);
+    out.push(
+      otherGrpid === grpid
+        ? `${x} is a stale partial of an earlier group with grpid ${grpid} (${other}), left on fault_param->partial and swept in by iopf_group_alloc()`
+        : `${x} is a partial of grpid ${otherGrpid}, swept into a group of grpid ${grpid}`,
+    );
+  }
+  for (const x of want) {
+    if (!ids.includes(x)) out.push(`partial ${x} was reported onto fault_param->partial (not discarded, not lost to a failed kzalloc) but is missing`);
+  }
+  if (out.length === 0) out.push('the partials are out of report order (iopf_group_alloc() must list_move them oldest first)');
+  return out.join('; ');
+}
+
 export const groupIntegrity: Monitor = {
   name: 'group-integrity',
   description: 'a group holds every earlier partial of its page request group in arrival order, then the last',
@@ -60,11 +80,8 @@ export const groupIntegrity: Monitor = {
             const want = [...(arrived.get(inst) ?? []), lastId];
             arrived.set(inst, []);
             if (want.join() !== ids.join()) {
-              const stale = ids.filter((x) => instanceOf.get(x) !== inst);
               return {
-                message:
-                  `${o.gid} (grpid ${o.grpid}) holds [${ids.join(', ')}] but should hold [${want.join(', ')}]` +
-                  (stale.length ? `; ${stale.join(', ')} belong to an earlier page request group` : ''),
+                message: `${o.gid} (grpid ${o.grpid}) holds [${ids.join(', ')}] but should hold [${want.join(', ')}]; ${why(st, o.grpid, inst, ids, want)}`,
                 actors: [rec.actor],
                 messages: d ? [d.id] : [],
               };

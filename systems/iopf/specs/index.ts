@@ -7,6 +7,7 @@ export * from './noResponseAfterRemoval.ts';
 export * from './noUseAfterFree.ts';
 export * from './pasidBond.ts';
 export * from './latency.ts';
+export * from './responseMeaning.ts';
 export * from '../../../kernel/mm/specs/vmaUseAfterFree.ts';
 export * from '../../../kernel/mm/specs/pteOutsideVma.ts';
 export * from '../../../kernel/mm/specs/noLostPage.ts';

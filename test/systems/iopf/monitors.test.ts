@@ -100,7 +100,7 @@ describe('group-integrity', () => {
   const sentAndReported = (i: number, r: PageRequest) => [sendReq(i, r), report(i + 100, r)];
   it('fails on partials out of arrival order', () => {
     const v = feed(groupIntegrity, [...sentAndReported(0, req(0, 1, false)), ...sentAndReported(1, req(1, 1, false)), sendReq(2, req(2, 1, true)), assembled(3, 1, ['dev0#1', 'dev0#0', 'dev0#2'])]);
-    expect(v?.message).toBe('group:dev0#3 (grpid 1) holds [dev0#1, dev0#0, dev0#2] but should hold [dev0#0, dev0#1, dev0#2]');
+    expect(v?.message).toBe('group:dev0#3 (grpid 1) holds [dev0#1, dev0#0, dev0#2] but should hold [dev0#0, dev0#1, dev0#2]; the partials are out of report order (iopf_group_alloc() must list_move them oldest first)');
   });
   it('fails on a stale partial of an earlier group with the same grpid, naming it', () => {
     const steps = [
@@ -110,12 +110,12 @@ describe('group-integrity', () => {
       assembled(3, 1, ['dev0#0', 'dev0#5']),
     ];
     expect(feed(groupIntegrity, steps)?.message).toBe(
-      'group:dev0#3 (grpid 1) holds [dev0#0, dev0#5] but should hold [dev0#5]; dev0#0 belong to an earlier page request group',
+      'group:dev0#3 (grpid 1) holds [dev0#0, dev0#5] but should hold [dev0#5]; dev0#0 is a stale partial of an earlier group with grpid 1 (dev0/1#0), left on fault_param->partial and swept in by iopf_group_alloc()',
     );
   });
   it('fails on a missing partial', () => {
     expect(feed(groupIntegrity, [...sentAndReported(0, req(0, 1, false)), sendReq(1, req(1, 1, true)), assembled(2, 1, ['dev0#1'])])?.message).toMatch(
-      /should hold \[dev0#0, dev0#1\]/,
+      /should hold \[dev0#0, dev0#1\]; partial dev0#0 was reported onto fault_param->partial \(not discarded, not lost to a failed kzalloc\) but is missing/,
     );
   });
   it('accepts a complete group, and one whose partial was documented as discarded', () => {
