@@ -3,11 +3,6 @@
  * 2 bad input (one line, no stack trace).
  */
 import { Command, CommanderError, Option } from 'commander';
-import { chartCommand } from './commands/chart.ts';
-import { exploreCommand } from './commands/explore.ts';
-import { inspectCommand } from './commands/inspect.ts';
-import { listCommand } from './commands/list.ts';
-import { replayCommand } from './commands/replay.ts';
 import { tuneV8ForExploration } from '../workers/v8flags.ts';
 import { UsageError } from './usage.ts';
 
@@ -24,7 +19,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .command('list')
     .description('scenarios, their parameters with defaults, bug variants and monitors')
     .option('--json', 'machine-readable output')
-    .action((o) => setExit(listCommand(o)));
+    .action(async (o) => setExit((await import('./commands/list.ts')).listCommand(o)));
 
   program
     .command('explore')
@@ -41,7 +36,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--mode <mode>', 'where handle_mm_fault runs: inline, turnstile (threads granted turns; same trace as inline) or free (threads without turns; history checked after each run)', 'inline')
     .option('--workers <n>', 'worker threads running runs in parallel (same results as 1)', '1')
     .option('--json', 'print one JSON object on stdout')
-    .action(async (scenario, o) => setExit(await exploreCommand(scenario, o)));
+    .action(async (scenario, o) => setExit(await (await import('./commands/explore.ts')).exploreCommand(scenario, o)));
 
   program
     .command('replay')
@@ -49,7 +44,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .argument('<repro>', 'repro JSON file written by explore')
     .option('--trace <file>', 'write the trace as JSON Lines')
     .option('--json', 'print one JSON object on stdout')
-    .action(async (file, o) => setExit(await replayCommand(file, o)));
+    .action(async (file, o) => setExit(await (await import('./commands/replay.ts')).replayCommand(file, o)));
 
   // Visual inspection (inspect/): statecharts from the machine definitions, and the HTML inspector.
   program
@@ -58,17 +53,19 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .argument('<target>', 'scenario name or machine id (see `pagerace list`)')
     .option('--format <format>', 'svg, dot, mermaid or json (default: from --out\'s extension, else svg)')
     .option('--out <file>', 'write to this file instead of stdout')
-    .action(async (target, o) => setExit(await chartCommand(target, o)));
+    .action(async (target, o) => setExit(await (await import('./commands/chart.ts')).chartCommand(target, o)));
 
   program
     .command('inspect')
     .description('write a self-contained HTML inspector for a repro file or a trace')
     .argument('<file>', 'repro JSON (from explore) or trace JSON Lines (from replay --trace)')
     .option('--out <file>', 'the HTML file to write (default: beside the input, .html)')
-    .action(async (file, o) => setExit(await inspectCommand(file, o)));
+    .action(async (file, o) => setExit(await (await import('./commands/inspect.ts')).inspectCommand(file, o)));
 
   return program;
 }
+// Each command's module is imported when that command runs: `pagerace list` does not load the
+// explorer, the inspector or Graphviz.
 
 export async function main(argv: string[]): Promise<number> {
   tuneV8ForExploration();

@@ -14,10 +14,10 @@
 import { Piscina } from 'piscina';
 import { type ExploreOptions, type ExploreResult, type RangeResult, type RunRange, emptyRange, finishExplore } from '../../core/explore.ts';
 import { runSeed } from '../../core/prng.ts';
-import { workerExecArgv } from '../tsx.ts';
+import { workerExecArgv, workerFile } from '../tsx.ts';
 import { type BatchSpec, type BatchTask, LIMIT, laneWord } from './batch.ts';
 
-const BATCH = new URL('./batch.ts', import.meta.url).href;
+const BATCH = workerFile(new URL('./batch.ts', import.meta.url));
 
 export interface ParallelHooks {
   /** Abort: stop after the runs in progress and return the prefix done so far. */
