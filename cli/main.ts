@@ -24,7 +24,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
   program
     .command('explore')
     .description('run many schedules; stop at the first violation and write a repro file')
-    .argument('<scenario>', 'scenario name (see `pagerace list`)')
+    .argument('[scenario]', 'scenario name (see `pagerace list`) or the path of your own scenario module (./my-scenario.ts); optional with --workload or --resume')
     .option('--runs <n>', 'number of runs', '1000')
     .option('--seed <s>', 'exploration seed', '1')
     .addOption(new Option('--strategy <name>', 'scheduling strategy: random or pct').default('random'))
@@ -33,10 +33,15 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--set <key=value>', 'set a scenario parameter (repeatable)', collect, [])
     .option('--max-steps <k>', 'step bound per run', '20000')
     .option('--out <dir>', 'where repro files go', 'repros')
+    .option('--repro <file>', 'write the repro of a violation to exactly this file (the inspector beside it, .html)')
+    .option('--workload <file>', 'a hand-written workload (JSON naming its scenario): fixes what each actor does; the schedule is still explored')
+    .option('--checkpoint <file>', 'save progress to this file every few seconds and on Ctrl-C')
+    .option('--resume <file>', 'continue the exploration a checkpoint file holds (to the same result as an uninterrupted one)')
+    .option('--quiet', 'no progress line on the terminal')
     .option('--mode <mode>', 'where handle_mm_fault runs: inline, turnstile (threads granted turns; same trace as inline) or free (threads without turns; history checked after each run)', 'inline')
     .option('--workers <n>', 'worker threads running runs in parallel (same results as 1)', '1')
     .option('--json', 'print one JSON object on stdout')
-    .action(async (scenario, o) => setExit(await (await import('./commands/explore.ts')).exploreCommand(scenario, o)));
+    .action(async (scenario, o, cmd) => setExit(await (await import('./commands/explore.ts')).exploreCommand(scenario, o, cmd)));
 
   program
     .command('replay')

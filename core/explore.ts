@@ -34,6 +34,8 @@ export interface ExploreOptions {
   runtime?: ExecRuntime;
   /** Whether a run in `mode` replays step for step (and can be shrunk); default: the scenario says. */
   replayable?: boolean;
+  /** A fixed workload for every run (`--workload`); absent: each run draws its own. */
+  workload?: unknown;
 }
 
 /** A run that threw instead of finishing: its index, run seed, the step and the error's first line. */
@@ -110,7 +112,7 @@ export function exploreRange(o: ExploreOptions, range: RunRange, strategy: Strat
   const out = emptyRange(range.to);
   for (let i = range.from; i < range.to; i++) {
     const seed = runSeed(o.seed, i);
-    const r = runOnce({ scenario: o.scenario, params: o.params, bug: o.bug, seed, run: i, strategy, maxSteps: o.maxSteps, runtime: o.runtime });
+    const r = runOnce({ scenario: o.scenario, params: o.params, bug: o.bug, seed, run: i, strategy, maxSteps: o.maxSteps, runtime: o.runtime, workload: o.workload });
     if (r.error) {
       out.errored.push({ run: i, seed, step: r.error.step, error: r.error.message, schedule: r.schedule });
       // A dead thread: stop here so the caller can heal the runtime before going on.
@@ -181,7 +183,7 @@ export function finishExplore(o: ExploreOptions, ranges: RangeResult[]): Explore
   const failing = all.failing;
   if (failing) {
     const v = failing.result.violation!;
-    const t = { scenario: o.scenario, params: o.params, bug: o.bug, maxSteps: o.maxSteps };
+    const t = { scenario: o.scenario, params: o.params, bug: o.bug, maxSteps: o.maxSteps, workload: o.workload };
     // Shrinking replays inline: a replayable mode's trace is inline's, so the shrunk schedule holds
     // for both. A run whose threads raced freely cannot be replayed: keep it as found.
     const s = !(o.replayable ?? replayable(o.scenario, o.mode ?? 'inline')) ? { schedule: failing.result.schedule, result: failing.result, attempts: 0 } : shrink(t, failing.result.schedule, v.monitor);

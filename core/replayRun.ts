@@ -12,6 +12,8 @@ export interface ReplayTarget {
   maxSteps: number;
   /** The execution runtime (inline when absent). */
   runtime?: ExecRuntime;
+  /** The fixed workload the run had (absent: it was drawn, and the schedule's data replays it). */
+  workload?: unknown;
 }
 
 export function replaySchedule(
@@ -32,5 +34,6 @@ export function replaySchedule(
     onStep: opts.onStep,
     checkFootprints: opts.checkFootprints,
     runtime: t.runtime,
+    workload: t.workload,
   });
 }

@@ -43,6 +43,8 @@ export interface RunConfig {
   runtime?: ExecRuntime;
   /** Check every step against its declared footprint (tests). */
   checkFootprints?: boolean;
+  /** A fixed workload (the scenario's workload vocabulary); absent: drawn from the data source. */
+  workload?: unknown;
 }
 
 /** A step (or the world's building, step -1) that threw. */
@@ -84,7 +86,7 @@ export function runOnce(cfg: RunConfig): RunResult {
   let error: RunError | undefined;
   let metrics: Record<string, number> = {};
   try {
-    world = new World(cfg.scenario, cfg.params, cfg.bug, data, { runtime: cfg.runtime, seed: cfg.seed, checkFootprints: cfg.checkFootprints });
+    world = new World(cfg.scenario, cfg.params, cfg.bug, data, { runtime: cfg.runtime, seed: cfg.seed, checkFootprints: cfg.checkFootprints, workload: cfg.workload });
     const w = world;
     const monitors = new MonitorSet(cfg.scenario.monitors, cfg.params);
     const observer = cfg.scenario.observer?.();

@@ -77,6 +77,8 @@ export interface WorldEnv {
   seed?: number;
   /** Check every executed step against its declared footprint (tests; costs time). */
   checkFootprints?: boolean;
+  /** A fixed workload (validated against the scenario's workload schema); absent: drawn from `data`. */
+  workload?: unknown;
 }
 
 /** The data source as the world records it: its choices so far, to truncate on restore. */
@@ -120,7 +122,8 @@ export class World {
     readonly data: WorldData,
     env: WorldEnv = {},
   ) {
-    const spec = scenario.build(params, bug, data);
+    const workload = env.workload !== undefined ? env.workload : scenario.workload?.draw(params, data);
+    const spec = scenario.build(params, bug, data, workload);
     for (const l of spec.locks) this.locks.declare(l.name, l.kind);
     const setup = spec.shared?.({ locks: this.locks, runtime: env.runtime ?? INLINE, seed: env.seed ?? 0 }) ?? { states: [] };
     this.exec = setup.exec ?? {};
