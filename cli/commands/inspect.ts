@@ -14,22 +14,23 @@ import { fail } from '../usage.ts';
 import { reproWorkload } from '../workload.ts';
 
 export async function inspectCommand(file: string, f: { out?: string }): Promise<number> {
-  const trace = await readInput(file);
+  const { trace, scenario } = await readInput(file);
   const out = f.out ?? `${file.replace(/\.(json|jsonl)$/i, '')}.html`;
-  await writeInspector(trace, file, out);
+  await writeInspector(trace, file, out, scenario);
   process.stderr.write(`inspector: ${out}\n`);
   return 0;
 }
 
 /** Replay a repro and write its inspector to `out` (`known`: the scenario and workload, when the caller has them). */
 export async function writeReproInspector(repro: Repro, reproPath: string, out: string, known?: { scenario: Scenario; workload?: unknown }): Promise<void> {
-  await writeInspector(await traceOfRepro(repro, reproPath, known), reproPath, out);
+  const t = await traceOfRepro(repro, reproPath, known);
+  await writeInspector(t.trace, reproPath, out, t.scenario);
 }
 
-async function writeInspector(trace: FullTrace, source: string, out: string): Promise<void> {
+async function writeInspector(trace: FullTrace, source: string, out: string, scenario?: Scenario): Promise<void> {
   let html: string;
   try {
-    html = await buildInspectorHtml(trace, { source });
+    html = await buildInspectorHtml(trace, { source, scenario });
   } catch (e) {
     if (e instanceof InspectorError) fail(`${source}: ${e.message}`);
     throw e;
@@ -41,18 +42,18 @@ async function writeInspector(trace: FullTrace, source: string, out: string): Pr
   }
 }
 
-async function traceOfRepro(repro: Repro, file: string, known?: { scenario: Scenario; workload?: unknown }): Promise<FullTrace> {
+async function traceOfRepro(repro: Repro, file: string, known?: { scenario: Scenario; workload?: unknown }): Promise<{ trace: FullTrace; scenario: Scenario }> {
   const scenario = known?.scenario ?? (await scenarioOfRepro(repro, file)).scenario;
   const bug = findBug(scenario, repro.bug ?? undefined);
   const params = checkParams(scenario, repro.parameters, file);
   const workload = known ? known.workload : await reproWorkload(scenario, repro, params, file);
   const { trace, result } = collectFullTrace({ scenario, params, bug, maxSteps: repro.maxSteps, workload }, repro.schedule, { repro: file });
   if (result.divergence) fail(`${file}: ${result.divergence.message}`);
-  return trace;
+  return { trace, scenario };
 }
 
 /** A repro (one JSON object) or a trace (JSON Lines starting with a header). */
-async function readInput(file: string): Promise<FullTrace> {
+async function readInput(file: string): Promise<{ trace: FullTrace; scenario?: Scenario }> {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -75,7 +76,7 @@ async function readInput(file: string): Promise<FullTrace> {
     const nl = text.indexOf('\n');
     const firstLine = nl < 0 ? text : text.slice(0, nl);
     if (!/^\s*\{\s*"header"\s*:/.test(firstLine)) fail(neither);
-    return parseTraceJsonl(text, file);
+    return { trace: parseTraceJsonl(text, file) };
   } catch (e) {
     if (e instanceof ReproError || e instanceof TraceFileError) fail(e.message);
     throw e;
