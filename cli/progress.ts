@@ -54,7 +54,7 @@ export function progressFor(o: ProgressOptions): ProgressSink {
     const pct = o.total > 0 ? Math.floor((100 * c.done) / o.total) : 100;
     const viol = c.violations > 0 ? paint('1;31', `${c.violations} violation(s)`) : `${c.violations} violation(s)`;
     const err = c.errored > 0 ? `, ${paint('33', `${c.errored} errored`)}` : '';
-    const line = `${o.label}: ${c.done}/${o.total} runs (${pct}%), ${Math.round(rate)} runs/s, ETA ${eta}, ${viol}${err}`;
+    const line = `${paint('1', o.label)}: ${c.done}/${o.total} runs (${pct}%), ${Math.round(rate)} runs/s, ETA ${eta}, ${viol}${err}`;
     const width = stream.columns && stream.columns > 20 ? stream.columns - 1 : 200;
     stream.write(`\r\x1b[2K${line.length > width && !color ? line.slice(0, width) : line}`);
     shown = true;
