@@ -1,0 +1,62 @@
+/**
+ * The README's commands, exactly as written: every `npx pagerace ...` line of its sh blocks (not
+ * the synopsis lines with <placeholders>), in order, through a shell in the checkout, and its
+ * library example as a module importing 'pagerace' (the package's own name, so the built files).
+ * The tour's files must be where the next command looks for them.
+ *
+ * Not run here: the first block (`npm install && npm start`, `npm test`); test/lib/pack.test.ts
+ * installs the package, and npm test is this suite.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ROOT } from '../helpers.ts';
+
+const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+const blocks = (lang: string) => [...readme.matchAll(new RegExp('```' + lang + '\\n([\\s\\S]*?)```', 'g'))].map((m) => m[1]);
+const commands = blocks('sh')
+  .flatMap((b) => b.split('\n'))
+  .filter((l) => l.startsWith('npx pagerace ') && !/[<[]/.test(l));
+
+const sh = (line: string) => spawnSync('sh', ['-c', line], { cwd: ROOT, encoding: 'utf8', timeout: 120_000, env: { ...process.env, NO_COLOR: '1' } });
+
+describe("the README's commands", () => {
+  it('the tour comes first, and its files are named in the commands', () => {
+    expect(commands.slice(0, 3)).toEqual([
+      'npx pagerace explore iopf --bug response-after-removal --runs 2000 --repro repros/tour.json',
+      'npx pagerace replay repros/tour.json --trace repros/tour.jsonl',
+      'npx pagerace inspect repros/tour.json --out repros/tour.html',
+    ]);
+    expect(commands.length).toBeGreaterThanOrEqual(5);
+    for (const f of ['tour.json', 'tour.jsonl', 'tour.html']) rmSync(join(ROOT, 'repros', f), { force: true });
+  });
+
+  // In order: the tour's replay and inspect use the file its explore wrote.
+  for (const line of commands) {
+    it(line, () => {
+      const r = sh(line);
+      // A bug variant is found (1), and its repro replays to the violation (1); the rest is clean (0).
+      const expected = /--bug |replay /.test(line) ? 1 : 0;
+      expect(r.status, `${line}\n${r.stderr}`).toBe(expected);
+      expect(r.stderr, line).not.toMatch(/^pagerace: /m);
+      if (line.includes('--trace repros/tour.jsonl')) expect(readFileSync(join(ROOT, 'repros', 'tour.jsonl'), 'utf8')).toMatch(/^\{"header":/);
+      if (line.includes('--out repros/tour.html')) expect(readFileSync(join(ROOT, 'repros', 'tour.html'), 'utf8')).toMatch(/^<!doctype html>/i);
+    }, 300_000);
+  }
+
+  it('the library example runs as a module importing pagerace', () => {
+    const [lib] = blocks('js');
+    expect(lib).toContain("from 'pagerace'");
+    const dir = join(ROOT, '.scratch');
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, 'readme-library.mjs');
+    writeFileSync(file, `${lib}\nconsole.log(JSON.stringify({ report, found, again }));\n`);
+    const r = spawnSync(process.execPath, [file], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const { report, found, again } = JSON.parse(r.stdout);
+    expect(report.runs).toBe(20);
+    expect(existsSync(resolve(ROOT, found.firstViolation.repro))).toBe(true);
+    expect(again.violation.monitor).toBe(found.firstViolation.monitor);
+  }, 300_000);
+});
