@@ -48,6 +48,23 @@ export class MonitorSet {
     if (l) for (const m of l) m.routed = call;
   }
 
+  /**
+   * Every monitor's state, for exhaustive search to restore with the world. Null when a monitor
+   * cannot save its state (not built with `stateful()`): then the search cannot restore monitors.
+   */
+  save(): unknown[] | null {
+    const out: unknown[] = [];
+    for (const m of this.all) {
+      if (!m.inst.save) return null;
+      out.push(m.inst.save());
+    }
+    return out;
+  }
+
+  load(states: unknown[]): void {
+    this.all.forEach((m, i) => m.inst.load!(states[i]));
+  }
+
   atQuiescence(q: QuiescenceView): Violation | null {
     for (const m of this.all) {
       const v = m.inst.atQuiescence?.(q);

@@ -41,6 +41,18 @@ export class Bitmap {
     this.bits = out;
   }
 
+  /**
+   * __bitmap_shift_left(dst, src, shift, nbits) as lib/bitmap.c does it, in place: whole words up
+   * to BITS_TO_LONGS(nbits) move left by `shift`; bits leaving that last word are lost, bits of
+   * that word beyond `nbits` are kept (not masked), words past it are untouched.
+   */
+  shiftLeftWords(shift: number, nbits: number, bitsPerLong = 64): void {
+    const lim = Math.ceil(nbits / bitsPerLong) * bitsPerLong;
+    const out = this.bits.slice();
+    for (let i = 0; i < lim; i++) out[i] = i - shift >= 0 && i - shift < this.bits.length ? this.bits[i - shift] : 0;
+    this.bits = out;
+  }
+
   weight(): number {
     let w = 0;
     for (const b of this.bits) w += b;

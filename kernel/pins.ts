@@ -56,6 +56,13 @@ export class PinTable {
     return this.s.pins[pfn] ?? [];
   }
 
+  /** How many pins of `pfn` `holder` holds. */
+  countBy(pfn: number, holder: string): number {
+    let n = 0;
+    for (const h of this.s.pins[pfn] ?? []) if (h === holder) n++;
+    return n;
+  }
+
   /** Every pin held by `holder`, as pfns (with repeats). */
   heldBy(holder: string): number[] {
     const out: number[] = [];

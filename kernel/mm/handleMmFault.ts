@@ -41,13 +41,12 @@ export interface FaultOptions {
   skipPtl?: boolean;
 }
 
-/** The bug variants of this step function (scenarios/iopf/mmBugs.ts documents them). */
+/**
+ * The bug variants of this step function (systems/iopf/mmVariants.ts documents them; a system's
+ * variant turns the options on by substituting its caller's guards).
+ */
 export const BUG_FAULT_WITHOUT_MMAP_LOCK = 'fault-without-mmap-lock';
 export const BUG_FAULT_INSTALL_WITHOUT_PTL = 'fault-install-without-ptl';
-
-export function faultOptionsFor(bug: string | null): FaultOptions {
-  return { skipMmapLock: bug === BUG_FAULT_WITHOUT_MMAP_LOCK, skipPtl: bug === BUG_FAULT_INSTALL_WITHOUT_PTL };
-}
 
 const BY = 'handle_mm_fault';
 

@@ -4,7 +4,7 @@
  * over a SharedArrayBuffer (SharedMemory). Both extend MmCore, where the VMA and page-table
  * algorithms are written once. Addresses are byte addresses; pages are PAGE_SIZE bytes.
  *
- * Memory reports what it does as observations (see MmObservation) to `observer`: the runtime
+ * Memory reports what it does as observations (see MmObservations) to `observer`: the runtime
  * files them under the step that caused them, or, in free mode, stamps them into a history.
  */
 import type { Observation } from '../../core/model/effects.ts';
@@ -51,17 +51,25 @@ export interface MemoryState {
 }
 
 /**
- * What memory reports (each is an Observation with `what` set to the kind):
- * - `vma-alloc` {vma, start, end, prot, op}: a vm_area_struct was allocated (mmap, or the new half of a split)
- * - `vma-change` {vma, start, end, prot, op}: a live VMA was trimmed or its protection changed in place
- * - `vma-free` {vma, op}: a VMA was freed (munmap, or replaced by mmap)
- * - `vma-use` {vma, addr, by}: the fault path dereferenced the VMA it looked up
- * - `pte-set` {addr, pfn, prot, oldPfn, oldProt, by}: a PTE was written (old is what it overwrote)
- * - `pte-zap` {addr, pfn, op}: a present PTE was cleared
- * - `pte-protect` {addr, pfn, prot, oldProt, op}: a present PTE lost permission bits (mprotect)
+ * What memory reports, by kind (each is an Observation with `what` set to the kind): the mm's
+ * observation map, for monitors to read typed (core/model/observations.ts `observed`).
  */
-export const MM_OBSERVATIONS = ['vma-alloc', 'vma-change', 'vma-free', 'vma-use', 'pte-set', 'pte-zap', 'pte-protect'] as const;
-export type MmObservationKind = (typeof MM_OBSERVATIONS)[number];
+export type MmObservations = {
+  /** A vm_area_struct was allocated (mmap, the new half of a split, or the initial address space). */
+  'vma-alloc': { vma: number; start: number; end: number; prot: number; op: string };
+  /** A live VMA was trimmed or its protection changed in place. */
+  'vma-change': { vma: number; start: number; end: number; prot: number; op: string };
+  /** A VMA was freed (munmap, or replaced by mmap). */
+  'vma-free': { vma: number; start: number; end: number; op: string };
+  /** The fault path dereferenced the VMA it looked up. */
+  'vma-use': { vma: number; addr: number; by: string };
+  /** A PTE was written (old is what it overwrote). */
+  'pte-set': { addr: number; pfn: number; prot: number; oldPfn: number; oldProt: number; by: string };
+  /** A present PTE was cleared. */
+  'pte-zap': { addr: number; pfn: number; op: string };
+  /** A present PTE lost permission bits (mprotect). */
+  'pte-protect': { addr: number; pfn: number; prot: number; oldProt: number; op: string };
+};
 
 export type MemoryObserver = (o: Observation) => void;
 

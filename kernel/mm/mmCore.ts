@@ -7,11 +7,11 @@
  * Kernel order for munmap (do_vmi_align_munmap): split the edge VMAs, detach the range from the
  * tree, zap its PTEs under the page-table lock, then free the detached VMAs.
  */
-import type { Observation } from '../../core/model/effects.ts';
 import {
   type MemoryObserver,
   type MemoryPort,
   type MemoryState,
+  type MmObservations,
   type Vma,
   PAGE_SIZE,
   makePte,
@@ -22,6 +22,9 @@ import {
 
 /** Who takes the page-table lock inside munmap/mprotect (zap_pte_range, change_pte_range). */
 const ZAPPER = 'mm:zap';
+
+/** One observation of the mm, as `emit` takes it: checked against MmObservations. */
+type MmObservation = { [K in keyof MmObservations]: { what: K } & MmObservations[K] }[keyof MmObservations];
 
 export abstract class MmCore implements MemoryPort {
   observer: MemoryObserver | null = null;
@@ -74,26 +77,19 @@ export abstract class MmCore implements MemoryPort {
 
   unmap(start: number, len: number, op = 'munmap'): void {
     const end = start + len;
-    const kept: Vma[] = [];
     const freed: Vma[] = [];
-    for (const v of this.loadVmas()) {
-      if (v.end <= start || v.start >= end) {
-        kept.push(v);
-        continue;
-      }
+    this.rewriteRange(start, end, (v) => {
       const lower = v.start < start;
       const upper = v.end > end;
       if (!lower && !upper) {
         freed.push(v);
-      } else if (lower) {
-        // __split_vma: the original keeps the part below the hole; a new VMA takes the part above it.
-        kept.push(this.changed({ ...v, end: start }, op));
-        if (upper) kept.push(this.allocated({ start: end, end: v.end, prot: v.prot }, op));
-      } else {
-        kept.push(this.changed({ ...v, start: end }, op));
+        return [];
       }
-    }
-    this.storeVmas(sortVmas(kept));
+      if (!lower) return [this.changed({ ...v, start: end }, op)];
+      // __split_vma: the original keeps the part below the hole; a new VMA takes the part above it.
+      const below = this.changed({ ...v, end: start }, op);
+      return upper ? [below, this.allocated({ start: end, end: v.end, prot: v.prot }, op)] : [below];
+    });
     this.zap(start, end, op);
     for (const v of freed) this.emit({ what: 'vma-free', vma: v.id, start: v.start, end: v.end, op });
   }
@@ -107,28 +103,19 @@ export abstract class MmCore implements MemoryPort {
 
   protect(start: number, len: number, prot: number): void {
     const end = start + len;
-    const out: Vma[] = [];
-    for (const v of this.loadVmas()) {
-      if (v.end <= start || v.start >= end) {
-        out.push(v);
-        continue;
-      }
+    this.rewriteRange(start, end, (v) => {
       // mprotect_fixup: the original VMA keeps its lowest piece; split_vma allocates the others.
       const pieces: Omit<Vma, 'id'>[] = [];
       if (v.start < start) pieces.push({ start: v.start, end: start, prot: v.prot });
       pieces.push({ start: Math.max(v.start, start), end: Math.min(v.end, end), prot });
       if (v.end > end) pieces.push({ start: end, end: v.end, prot: v.prot });
-      out.push(this.changed({ ...pieces[0], id: v.id }, 'mprotect'));
-      for (const p of pieces.slice(1)) out.push(this.allocated(p, 'mprotect'));
-    }
-    this.storeVmas(sortVmas(out));
-    // change_protection(): drop the PTE bits the new protection removes, under the PTL.
-    this.lockPtl(ZAPPER);
-    for (let page = pageOf(start); page < pageOf(end - 1) + 1; page++) {
-      const pte = this.loadPte(page);
-      if (pte === 0) continue;
+      const kept = this.changed({ ...pieces[0], id: v.id }, 'mprotect');
+      return [kept, ...pieces.slice(1).map((p) => this.allocated(p, 'mprotect'))];
+    });
+    // change_protection(): drop the PTE bits the new protection removes.
+    this.eachPte(start, end, (page, pte) => {
       const kept = pteProt(pte) & prot;
-      if (kept === pteProt(pte)) continue;
+      if (kept === pteProt(pte)) return;
       const addr = page * PAGE_SIZE;
       if (kept) {
         this.storePte(page, makePte(ptePfn(pte), kept));
@@ -137,8 +124,7 @@ export abstract class MmCore implements MemoryPort {
         this.storePte(page, 0);
         this.emit({ what: 'pte-zap', addr, pfn: ptePfn(pte), op: 'mprotect' });
       }
-    }
-    this.unlockPtl(ZAPPER);
+    });
   }
 
   announce(): void {
@@ -158,20 +144,39 @@ export abstract class MmCore implements MemoryPort {
     return { vmas: this.loadVmas().map((v) => ({ ...v })), ptes, users: this.users(), ...this.counters() };
   }
 
-  protected emit(o: Observation): void {
+  protected emit(o: MmObservation): void {
     if (this.observer) this.observer(o);
   }
 
-  /** zap_pte_range over [start, end) under the page-table lock. */
-  private zap(start: number, end: number, op: string): void {
+  /**
+   * Replace each VMA that overlaps [start, end) by the VMAs `fix` returns for it (none: it is
+   * gone); the others stay. Stores the new tree. Callers hold mmap_lock for write.
+   */
+  private rewriteRange(start: number, end: number, fix: (v: Vma) => Vma[]): void {
+    const out: Vma[] = [];
+    for (const v of this.loadVmas()) {
+      if (v.end <= start || v.start >= end) out.push(v);
+      else out.push(...fix(v));
+    }
+    this.storeVmas(sortVmas(out));
+  }
+
+  /** Each present PTE of [start, end), in address order, under the page-table lock. */
+  private eachPte(start: number, end: number, fn: (page: number, pte: number) => void): void {
     this.lockPtl(ZAPPER);
     for (let page = pageOf(start); page < pageOf(end - 1) + 1; page++) {
       const pte = this.loadPte(page);
-      if (pte === 0) continue;
-      this.storePte(page, 0);
-      this.emit({ what: 'pte-zap', addr: page * PAGE_SIZE, pfn: ptePfn(pte), op });
+      if (pte !== 0) fn(page, pte);
     }
     this.unlockPtl(ZAPPER);
+  }
+
+  /** zap_pte_range over [start, end). */
+  private zap(start: number, end: number, op: string): void {
+    this.eachPte(start, end, (page, pte) => {
+      this.storePte(page, 0);
+      this.emit({ what: 'pte-zap', addr: page * PAGE_SIZE, pfn: ptePfn(pte), op });
+    });
   }
 
   private allocated(v: Omit<Vma, 'id'> | Vma, op: string): Vma {

@@ -16,6 +16,7 @@ export const mmBugs: BugVariant[] = [
     // More address-space changes per run: free mode needs them to land between a lookup and its fault.
     params: { mmOps: 6, iommufdDevices: 0, rebinds: 0, unplugRate: 0 },
     caughtBy: ['vma-use-after-free', 'pte-outside-vma'],
+    provide: { 'iopf.kworker': { guards: { skipsMmapLock: () => true } } },
   },
   {
     name: BUG_FAULT_INSTALL_WITHOUT_PTL,
@@ -26,5 +27,6 @@ export const mmBugs: BugVariant[] = [
     // Fewer pages and more zaps: more first-touch faults of one page by two kworkers at once.
     params: { mmOps: 6, pages: 4, iommufdDevices: 0, rebinds: 0, unplugRate: 0 },
     caughtBy: ['no-lost-page'],
+    provide: { 'iopf.kworker': { guards: { skipsPtl: () => true } } },
   },
 ];

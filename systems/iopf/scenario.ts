@@ -87,7 +87,8 @@ export const iopfScenario: Scenario<IopfWorkload> = {
     mmLockExclusion,
   ],
   workload: iopfWorkload,
-  build(p, bug, _data, workload) {
+  // Variants substitute guards in the machines (their `provide`); the world applies them.
+  build(p, _bug, _data, workload) {
     const nDev = Number(p.devices);
     const devs = [...Array(nDev).keys()].map((i) => `dev${i}`);
     const kworkers = [...Array(Number(p.kworkers)).keys()].map((i) => `kworker${i}`);
@@ -109,26 +110,26 @@ export const iopfScenario: Scenario<IopfWorkload> = {
         input: { id: dev, iommu: 'iommu', driver: drivers[dev], pasid: boundPasid(i), script: deviceScript(dev, i, w, p), limit: Number(p.outstanding), unplugAfter: w.unplugAfter, stopMode: w.stop },
       });
     });
-    actors.push({ id: 'iommu', kind: iommuKind, input: { id: 'iommu', depth: Number(p.prqDepth), faultParams, drivers, bug } });
+    actors.push({ id: 'iommu', kind: iommuKind, input: { id: 'iommu', depth: Number(p.prqDepth), faultParams, drivers } });
     devs.forEach((dev, i) => {
       const handles = { [boundPasid(i)]: { gen: 0, handler: handlerOf(i) } };
       actors.push({
         id: faultParams[dev],
         kind: faultParamKind,
-        input: { id: faultParams[dev], dev, iommu: 'iommu', wq: 'wq', iommufd: 'iommufd', handles, grouping: p.grouping, deferred: Boolean(p.deferred), bug },
+        input: { id: faultParams[dev], dev, iommu: 'iommu', wq: 'wq', iommufd: 'iommufd', handles, grouping: p.grouping, deferred: Boolean(p.deferred) },
       });
       locks.push({ name: `${dev}:param->lock`, kind: 'mutex' }, { name: `${dev}:fault_param->lock`, kind: 'mutex' });
       const rebinds = handlerOf(i) === 'iommufd' ? Math.min(1, Number(p.rebinds)) : Number(p.rebinds);
       actors.push({
         id: drivers[dev],
         kind: pasidDriverKind,
-        input: { id: drivers[dev], dev, pasid: boundPasid(i), handler: handlerOf(i), iommu: 'iommu', faultParam: faultParams[dev], wq: 'wq', iommufd: 'iommufd', rebinds, bug },
+        input: { id: drivers[dev], dev, pasid: boundPasid(i), handler: handlerOf(i), iommu: 'iommu', faultParam: faultParams[dev], wq: 'wq', iommufd: 'iommufd', rebinds },
       });
     });
     actors.push({ id: 'wq', kind: workqueueKind, input: { id: 'wq', kworkers } });
-    for (const k of kworkers) actors.push({ id: k, kind: kworkerKind, input: { id: k, wq: 'wq', faultParams, bug } });
+    for (const k of kworkers) actors.push({ id: k, kind: kworkerKind, input: { id: k, wq: 'wq', faultParams } });
     if (iommufdFrom < nDev) {
-      actors.push({ id: 'iommufd', kind: iommufdFaultKind, input: { id: 'iommufd', vmm: 'vmm', faultParams, bug } });
+      actors.push({ id: 'iommufd', kind: iommufdFaultKind, input: { id: 'iommufd', vmm: 'vmm', faultParams } });
       const detaching = Number(p.rebinds) > 0 ? nDev - iommufdFrom : 0;
       actors.push({ id: 'vmm', kind: vmmKind, input: { id: 'vmm', fault: 'iommufd', devices: detaching } });
     }

@@ -4,10 +4,16 @@
  * its lock can be taken); it judges free mode's stamped history, where the Atomics locks did
  * the excluding for real.
  */
-import type { Monitor, Verdict } from '../../../core/model/monitor.ts';
+import { type Monitor, type Verdict, stateful } from '../../../core/model/monitor.ts';
 
 const MMAP = 'mmap_lock';
 const PTL = 'page_table_lock';
+
+interface Holders {
+  writer: string | null;
+  readers: string[];
+  ptl: string | null;
+}
 
 export const mmLockExclusion: Monitor = {
   name: 'mm-lock-exclusion',
@@ -15,37 +21,37 @@ export const mmLockExclusion: Monitor = {
   kind: 'safety',
   observes: ['locks'],
   create() {
-    let writer: string | null = null;
-    const readers: string[] = [];
-    let ptl: string | null = null;
-    return {
-      onStep(rec): Verdict | null {
-        for (const l of rec.locks) {
-          if (l.lock === MMAP) {
-            if (l.op === 'acquire') {
-              const clash = writer ?? (l.mode === 'write' && readers.length ? readers.join(', ') : null);
-              if (clash) {
-                return {
-                  message: `mmap_lock taken for ${l.mode} by ${l.by} (${l.path}) while held by ${writer ? `${writer} (write)` : `${clash} (read)`}`,
-                  actors: [l.by],
-                  messages: [],
-                };
-              }
-              if (l.mode === 'read') readers.push(l.by);
-              else writer = l.by;
-            } else if (writer === l.by) writer = null;
-            else if (readers.includes(l.by)) readers.splice(readers.indexOf(l.by), 1);
-          } else if (l.lock === PTL) {
-            if (l.op === 'acquire') {
-              if (ptl !== null) {
-                return { message: `the page-table lock taken by ${l.by} (${l.path}) while held by ${ptl}`, actors: [l.by, ptl], messages: [] };
-              }
-              ptl = l.by;
-            } else if (ptl === l.by) ptl = null;
+    return stateful<Holders>(
+      { writer: null, readers: [], ptl: null },
+      {
+        onStep(st, rec): Verdict | null {
+          for (const l of rec.locks) {
+            if (l.lock === MMAP) {
+              if (l.op === 'acquire') {
+                const clash = st.writer ?? (l.mode === 'write' && st.readers.length ? st.readers.join(', ') : null);
+                if (clash) {
+                  return {
+                    message: `mmap_lock taken for ${l.mode} by ${l.by} (${l.path}) while held by ${st.writer ? `${st.writer} (write)` : `${clash} (read)`}`,
+                    actors: [l.by],
+                    messages: [],
+                  };
+                }
+                if (l.mode === 'read') st.readers.push(l.by);
+                else st.writer = l.by;
+              } else if (st.writer === l.by) st.writer = null;
+              else if (st.readers.includes(l.by)) st.readers.splice(st.readers.indexOf(l.by), 1);
+            } else if (l.lock === PTL) {
+              if (l.op === 'acquire') {
+                if (st.ptl !== null) {
+                  return { message: `the page-table lock taken by ${l.by} (${l.path}) while held by ${st.ptl}`, actors: [l.by, st.ptl], messages: [] };
+                }
+                st.ptl = l.by;
+              } else if (st.ptl === l.by) st.ptl = null;
+            }
           }
-        }
-        return null;
+          return null;
+        },
       },
-    };
+    );
   },
 };

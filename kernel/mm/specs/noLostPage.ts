@@ -4,8 +4,12 @@
  * both installed: the first page is leaked, and the device answered for it is told the fault
  * succeeded for a page the mm no longer maps.
  */
-import type { Monitor, Verdict } from '../../../core/model/monitor.ts';
+import { type Monitor, type Verdict, stateful } from '../../../core/model/monitor.ts';
+import type { MmObservations } from '../memory.ts';
 import { hex } from './mmFormat.ts';
+import { observing } from './observing.ts';
+
+const mmObserved = observing<MmObservations>();
 
 export const noLostPage: Monitor = {
   name: 'no-lost-page',
@@ -13,31 +17,31 @@ export const noLostPage: Monitor = {
   kind: 'safety',
   observes: ['obs:pte-set', 'obs:pte-zap'],
   create() {
-    const owner = new Map<number, { pfn: number; step: number; actor: string }>();
-    return {
-      onStep(rec): Verdict | null {
-        for (const o of rec.obs) {
-          const addr = Number(o.addr);
-          if (o.what === 'pte-zap') {
-            owner.delete(addr);
-            continue;
+    return stateful(
+      { owner: new Map<number, { pfn: number; step: number; actor: string }>() },
+      {
+        onStep({ owner }, rec): Verdict | null {
+          for (const o of mmObserved(rec, 'pte-set', 'pte-zap')) {
+            const addr = o.addr;
+            if (o.what === 'pte-zap') {
+              owner.delete(addr);
+              continue;
+            }
+            const { oldPfn, pfn } = o;
+            if (oldPfn !== 0 && oldPfn !== pfn) {
+              const prev = owner.get(addr);
+              const who = prev ? `installed by ${prev.actor} at step ${prev.step}` : 'already present';
+              return {
+                message: `lost page: ${o.actor} (${o.by}) overwrote the PTE of ${hex(addr)} (pfn ${oldPfn}, ${who}) with pfn ${pfn}; pfn ${oldPfn} is leaked`,
+                actors: prev ? [o.actor, prev.actor] : [o.actor],
+                messages: [],
+              };
+            }
+            owner.set(addr, { pfn, step: rec.i, actor: o.actor });
           }
-          if (o.what !== 'pte-set') continue;
-          const oldPfn = Number(o.oldPfn);
-          const pfn = Number(o.pfn);
-          if (oldPfn !== 0 && oldPfn !== pfn) {
-            const prev = owner.get(addr);
-            const who = prev ? `installed by ${prev.actor} at step ${prev.step}` : 'already present';
-            return {
-              message: `lost page: ${o.actor} (${o.by}) overwrote the PTE of ${hex(addr)} (pfn ${oldPfn}, ${who}) with pfn ${pfn}; pfn ${oldPfn} is leaked`,
-              actors: prev ? [o.actor, prev.actor] : [o.actor],
-              messages: [],
-            };
-          }
-          owner.set(addr, { pfn, step: rec.i, actor: o.actor });
-        }
-        return null;
+          return null;
+        },
       },
-    };
+    );
   },
 };

@@ -4,8 +4,21 @@
  * memory the process unmapped or protected. Checked when a PTE is set, and at the end for every
  * PTE left (one that survived its VMA).
  */
-import type { Monitor, Verdict } from '../../../core/model/monitor.ts';
+import { type Monitor, type Verdict, stateful } from '../../../core/model/monitor.ts';
+import type { MmObservations } from '../memory.ts';
 import { hex, protName, vmaName, type VmaView } from './mmFormat.ts';
+import { observing } from './observing.ts';
+
+const mmObserved = observing<MmObservations>();
+
+function covering(live: Map<number, VmaView>, addr: number, prot: number): boolean {
+  for (const v of live.values()) if (v.start <= addr && addr < v.end && (v.prot & prot) === prot) return true;
+  return false;
+}
+
+function layout(live: Map<number, VmaView>): string {
+  return [...live.entries()].sort((a, b) => a[1].start - b[1].start).map(([id, v]) => vmaName(id, v)).join(', ') || 'none';
+}
 
 export const pteOutsideVma: Monitor = {
   name: 'pte-outside-vma',
@@ -13,54 +26,50 @@ export const pteOutsideVma: Monitor = {
   kind: 'safety',
   observes: ['obs:vma-alloc', 'obs:vma-change', 'obs:vma-free', 'obs:pte-set', 'obs:pte-zap', 'obs:pte-protect'],
   create() {
-    const live = new Map<number, VmaView>();
-    const ptes = new Map<number, { pfn: number; prot: number; step: number; actor: string }>();
-    const covering = (addr: number, prot: number) => {
-      for (const v of live.values()) if (v.start <= addr && addr < v.end && (v.prot & prot) === prot) return true;
-      return false;
+    const init = {
+      live: new Map<number, VmaView>(),
+      ptes: new Map<number, { pfn: number; prot: number; step: number; actor: string }>(),
     };
-    const layout = () => [...live.entries()].sort((a, b) => a[1].start - b[1].start).map(([id, v]) => vmaName(id, v)).join(', ') || 'none';
-    return {
-      onStep(rec): Verdict | null {
-        for (const o of rec.obs) {
+    return stateful(init, {
+      onStep({ live, ptes }, rec): Verdict | null {
+        for (const o of mmObserved(rec, 'vma-alloc', 'vma-change', 'vma-free', 'pte-set', 'pte-zap', 'pte-protect')) {
           switch (o.what) {
             case 'vma-alloc':
             case 'vma-change':
-              live.set(Number(o.vma), { start: Number(o.start), end: Number(o.end), prot: Number(o.prot) });
+              live.set(o.vma, { start: o.start, end: o.end, prot: o.prot });
               break;
             case 'vma-free':
-              live.delete(Number(o.vma));
+              live.delete(o.vma);
               break;
             case 'pte-set': {
-              const addr = Number(o.addr);
-              const prot = Number(o.prot);
-              if (Number(o.pfn) !== 0 && !covering(addr, prot)) {
+              const { addr, prot } = o;
+              if (o.pfn !== 0 && !covering(live, addr, prot)) {
                 return {
-                  message: `${o.actor} (${o.by}) installed a PTE for ${hex(addr)} (pfn ${o.pfn}, ${protName(prot)}) that no VMA allows; VMAs: ${layout()}`,
+                  message: `${o.actor} (${o.by}) installed a PTE for ${hex(addr)} (pfn ${o.pfn}, ${protName(prot)}) that no VMA allows; VMAs: ${layout(live)}`,
                   actors: [o.actor],
                   messages: [],
                 };
               }
-              ptes.set(addr, { pfn: Number(o.pfn), prot, step: rec.i, actor: o.actor });
+              ptes.set(addr, { pfn: o.pfn, prot, step: rec.i, actor: o.actor });
               break;
             }
             case 'pte-zap':
-              ptes.delete(Number(o.addr));
+              ptes.delete(o.addr);
               break;
             case 'pte-protect': {
-              const p = ptes.get(Number(o.addr));
-              if (p) p.prot = Number(o.prot);
+              const p = ptes.get(o.addr);
+              if (p) p.prot = o.prot;
               break;
             }
           }
         }
         return null;
       },
-      atQuiescence(): Verdict | null {
+      atQuiescence({ live, ptes }): Verdict | null {
         for (const [addr, p] of ptes) {
-          if (!covering(addr, p.prot)) {
+          if (!covering(live, addr, p.prot)) {
             return {
-              message: `the PTE for ${hex(addr)} (pfn ${p.pfn}, ${protName(p.prot)}, set at step ${p.step} by ${p.actor}) outlived its VMA; VMAs: ${layout()}`,
+              message: `the PTE for ${hex(addr)} (pfn ${p.pfn}, ${protName(p.prot)}, set at step ${p.step} by ${p.actor}) outlived its VMA; VMAs: ${layout(live)}`,
               actors: [p.actor],
               messages: [],
             };
@@ -68,6 +77,6 @@ export const pteOutsideVma: Monitor = {
         }
         return null;
       },
-    };
+    });
   },
 };

@@ -4,8 +4,12 @@
  * only when the VMA was looked up without mmap_lock (or the lock was dropped) and the tree
  * changed in between.
  */
-import type { Monitor, Verdict } from '../../../core/model/monitor.ts';
+import { type Monitor, type Verdict, stateful } from '../../../core/model/monitor.ts';
+import type { MmObservations } from '../memory.ts';
 import { hex, vmaName, type VmaView } from './mmFormat.ts';
+import { observing } from './observing.ts';
+
+const mmObserved = observing<MmObservations>();
 
 export const vmaUseAfterFree: Monitor = {
   name: 'vma-use-after-free',
@@ -13,25 +17,27 @@ export const vmaUseAfterFree: Monitor = {
   kind: 'safety',
   observes: ['obs:vma-alloc', 'obs:vma-change', 'obs:vma-free', 'obs:vma-use'],
   create() {
-    const live = new Map<number, VmaView>();
-    const freed = new Map<number, { step: number; actor: string; op: string; vma: VmaView }>();
-    return {
-      onStep(rec): Verdict | null {
-        for (const o of rec.obs) {
-          const id = Number(o.vma);
+    const init = {
+      live: new Map<number, VmaView>(),
+      freed: new Map<number, { step: number; actor: string; op: string; vma: VmaView }>(),
+    };
+    return stateful(init, {
+      onStep({ live, freed }, rec): Verdict | null {
+        for (const o of mmObserved(rec, 'vma-alloc', 'vma-change', 'vma-free', 'vma-use')) {
+          const id = o.vma;
           switch (o.what) {
             case 'vma-alloc':
             case 'vma-change':
-              live.set(id, { start: Number(o.start), end: Number(o.end), prot: Number(o.prot) });
+              live.set(id, { start: o.start, end: o.end, prot: o.prot });
               break;
             case 'vma-free': {
-              const v = live.get(id) ?? { start: Number(o.start), end: Number(o.end), prot: 0 };
+              const v = live.get(id) ?? { start: o.start, end: o.end, prot: 0 };
               live.delete(id);
-              freed.set(id, { step: rec.i, actor: o.actor, op: String(o.op), vma: v });
+              freed.set(id, { step: rec.i, actor: o.actor, op: o.op, vma: v });
               break;
             }
             case 'vma-use': {
-              const addr = Number(o.addr);
+              const addr = o.addr;
               const f = freed.get(id);
               if (f) {
                 return {
@@ -54,6 +60,6 @@ export const vmaUseAfterFree: Monitor = {
         }
         return null;
       },
-    };
+    });
   },
 };

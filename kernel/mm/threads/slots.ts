@@ -15,8 +15,4 @@ export class SlotMap {
     }
     return s;
   }
-
-  entries(): [string, number][] {
-    return [...this.bySlot.entries()];
-  }
 }

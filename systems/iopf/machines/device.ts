@@ -15,8 +15,9 @@
  * Context ownership: all fields are the device's own; the IOMMU only sees what is sent.
  */
 import { assign, enqueueActions, setup } from 'xstate';
-import { effectActions } from '../../../core/model/effects.ts';
+import { type Enqueue, effectActions } from '../../../core/model/effects.ts';
 import { defineKind } from '../../../core/model/kind.ts';
+import { withoutStatistics } from './canonical.ts';
 import { type PageRequest, type PageResponse, needsResponse } from './types.ts';
 
 export interface AwaitedGroup {
@@ -80,12 +81,8 @@ export function nextIndex(c: DeviceContext, stopping: boolean): number {
   return -1;
 }
 
-
-/** The part of xstate's enqueue used here. */
-type Enqueue = (action: { type: 'send'; params: object } | ReturnType<typeof assign<DeviceContext, DeviceEvent, undefined, DeviceEvent, never>>) => void;
-
-/** Send the next request (see nextIndex) and account for it. */
-function issue(c: DeviceContext, enqueue: Enqueue, stopping: boolean): void {
+/** Send the next request (see nextIndex); returns the context that accounts for it. */
+function issue(c: DeviceContext, enqueue: Enqueue, stopping: boolean): Partial<DeviceContext> {
   const at = nextIndex(c, stopping);
   const script = [...c.script];
   // Bring the chosen request forward: the ones skipped while stopping stay for after the resume.
@@ -93,8 +90,8 @@ function issue(c: DeviceContext, enqueue: Enqueue, stopping: boolean): void {
   script.splice(c.next, 0, picked);
   const req: PageRequest = { ...picked, bond: c.bond };
   enqueue({ type: 'send', params: { to: c.iommu, type: req.kind === 'unrecoverable' ? 'DMA_FAULT' : 'PAGE_REQ', payload: { req } } });
-  enqueue(assign({ next: c.next + 1, script }));
-  if (req.kind !== 'page-req') return;
+  const issued = { next: c.next + 1, script };
+  if (req.kind !== 'page-req') return issued;
   const groups = c.groups.map((g) => ({ ...g }));
   let g = groups.find((x) => x.grpid === req.grpid && !x.closed);
   if (!g) {
@@ -104,7 +101,7 @@ function issue(c: DeviceContext, enqueue: Enqueue, stopping: boolean): void {
   g.count++;
   if (needsResponse(req)) g.owed++;
   if (req.last) g.closed = true;
-  enqueue(assign({ outstanding: c.outstanding + 1, groups }));
+  return { ...issued, outstanding: c.outstanding + 1, groups };
 }
 
 const sendTo = (to: (c: DeviceContext) => string, type: string) => ({
@@ -124,8 +121,8 @@ export const deviceMachine = setup({
   },
   actions: {
     ...effectActions,
-    issueNext: enqueueActions(({ context, enqueue }) => issue(context, enqueue as unknown as Enqueue, false)),
-    issueWhileStopping: enqueueActions(({ context, enqueue }) => issue(context, enqueue as unknown as Enqueue, true)),
+    issueNext: enqueueActions(({ context, enqueue }) => enqueue(assign(issue(context, enqueue as unknown as Enqueue, false)))),
+    issueWhileStopping: enqueueActions(({ context, enqueue }) => enqueue(assign(issue(context, enqueue as unknown as Enqueue, true)))),
     takeResponse: assign(({ context, event }) => {
       if (event.type !== 'PAGE_RESPONSE') return {};
       // Answers come in order within a group: the oldest owed answer is this one.
@@ -262,4 +259,6 @@ export const deviceKind = defineKind({
     }
     return out;
   },
+  // `markers` also numbers the Stop Markers' reqIds: a name, like the mm's next VMA id.
+  canonical: (snap) => withoutStatistics(snap, ['responses', 'failures', 'markers']),
 });

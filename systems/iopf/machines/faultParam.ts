@@ -17,8 +17,10 @@
  * window is the `dispatching` state, a real scheduling point.
  */
 import { assign, enqueueActions, setup } from 'xstate';
-import { effectActions } from '../../../core/model/effects.ts';
+import { type Enqueue, effectActions } from '../../../core/model/effects.ts';
+import { iopfObservation } from '../observations.ts';
 import { defineKind } from '../../../core/model/kind.ts';
+import { withoutStatistics } from './canonical.ts';
 import { type IopfGroup, type PageRequest, type RespCode, domainName, responseFor } from './types.ts';
 
 export interface PendingGroup {
@@ -55,7 +57,6 @@ export interface FaultParamContext {
   deferred: boolean;
   /** Results of partials handled ahead (deferred=false), by reqId. */
   prefaulted: Record<string, RespCode>;
-  bug: string | null;
   /** Partial entries examined while assembling groups (the cost the thread discusses). */
   lookupSteps: number;
 }
@@ -69,7 +70,6 @@ export interface FaultParamInput {
   handles: Record<string, AttachHandle>;
   grouping: 'list' | 'map';
   deferred: boolean;
-  bug: string | null;
 }
 
 type FaultParamEvent =
@@ -85,16 +85,16 @@ type FaultParamEvent =
 
 const objOf = (c: FaultParamContext) => `fault_param:${c.dev}`;
 
-/** The part of xstate's enqueue the helpers below use: named effect actions only. */
-type Enqueue = (action: { type: 'send' | 'lock' | 'unlock' | 'observe'; params: object }) => void;
+/** The named guards of this machine, as enqueueActions' `check` evaluates them. */
+type Check = (guard: 'respondsOnlyIfPending' | 'responseCarriesPasid') => boolean;
 
 /** iopf_group_response(): answer only if the group is still pending (not answered, not removed). */
-function groupResponse(c: FaultParamContext, enqueue: Enqueue, group: IopfGroup, code: RespCode, path: string): PendingGroup[] {
+function groupResponse(c: FaultParamContext, enqueue: Enqueue, check: Check, group: IopfGroup, code: RespCode, path: string): PendingGroup[] {
   enqueue({ type: 'lock', params: { lock: c.lock, path } });
   const isPending = c.pending.some((p) => p.gid === group.gid);
   const last = group.faults[group.faults.length - 1];
-  if (isPending || c.bug === 'response-after-removal') {
-    const resp = responseFor(last, code, { dropPasid: c.bug === 'response-missing-pasid' });
+  if (isPending || !check('respondsOnlyIfPending')) {
+    const resp = responseFor(last, code, { dropPasid: !check('responseCarriesPasid') });
     enqueue({ type: 'send', params: { to: c.iommu, type: 'PAGE_RESPONSE_CMD', payload: { resp } } });
   }
   enqueue({ type: 'unlock', params: { lock: c.lock, path } });
@@ -103,20 +103,20 @@ function groupResponse(c: FaultParamContext, enqueue: Enqueue, group: IopfGroup,
 
 /** Drop one reference on the fault parameter; the last one frees it (kfree_rcu). */
 function putParam(c: FaultParamContext, enqueue: Enqueue, users: number, by: string): number {
-  if (users - 1 === 0) enqueue({ type: 'observe', params: { what: 'free', obj: objOf(c), by } });
+  if (users - 1 === 0) enqueue({ type: 'observe', params: iopfObservation('free', { obj: objOf(c), by }) });
   return users - 1;
 }
 
 /** iopf_free_group(): free the partials and the group, then put the group's reference. */
 function freeGroup(c: FaultParamContext, enqueue: Enqueue, group: IopfGroup, users: number): number {
-  enqueue({ type: 'observe', params: { what: 'free', obj: group.gid, by: 'iopf_free_group' } });
+  enqueue({ type: 'observe', params: iopfObservation('free', { obj: group.gid, by: 'iopf_free_group' }) });
   return putParam(c, enqueue, users, 'iopf_put_dev_fault_param');
 }
 
 /** Every path dereferences the fault parameter: the heap monitor sees each use. */
 const useParam = {
   type: 'observe' as const,
-  params: ({ context, event }: { context: FaultParamContext; event: { type: string } }) => ({ what: 'use', obj: objOf(context), by: event.type }),
+  params: ({ context, event }: { context: FaultParamContext; event: { type: string } }) => iopfObservation('use', { obj: objOf(context), by: event.type }),
 };
 
 const E = (enqueue: unknown) => enqueue as Enqueue;
@@ -129,23 +129,23 @@ export const faultParamMachine = setup({
   },
   actions: {
     ...effectActions,
-    reportFault: enqueueActions(({ context: c, event, enqueue }) => {
+    reportFault: enqueueActions(({ context: c, event, enqueue, check }) => {
       if (event.type !== 'REPORT_FAULT') return;
       const f = event.fault;
       if (!c.linked) {
         // WARN_ON(!iopf_param): the fault is dropped.
-        enqueue({ type: 'observe', params: { what: 'report-nodev', reqId: f.reqId } });
+        enqueue({ type: 'observe', params: iopfObservation('report-nodev', { reqId: f.reqId }) });
         return;
       }
       if (f.kind !== 'page-req') {
-        enqueue({ type: 'observe', params: { what: 'report-eopnotsupp', reqId: f.reqId } });
+        enqueue({ type: 'observe', params: iopfObservation('report-eopnotsupp', { reqId: f.reqId }) });
         return;
       }
-      enqueue({ type: 'observe', params: { what: 'might-sleep', path: 'kzalloc(GFP_KERNEL)' } });
+      enqueue({ type: 'observe', params: iopfObservation('might-sleep', { path: 'kzalloc(GFP_KERNEL)' }) });
       if (!f.last) {
         if (event.allocFail) {
           // report_partial_fault(): kzalloc failed, the request is lost (dev_err).
-          enqueue({ type: 'observe', params: { what: 'partial-lost', reqId: f.reqId, dev: f.dev, grpid: f.grpid } });
+          enqueue({ type: 'observe', params: iopfObservation('partial-lost', { reqId: f.reqId, dev: f.dev, grpid: f.grpid }) });
           return;
         }
         enqueue({ type: 'lock', params: { lock: c.lock, path: 'report_partial_fault' } });
@@ -155,13 +155,13 @@ export const faultParamMachine = setup({
         if (!c.deferred && handle?.handler === 'sva') {
           // Non-deferred: handle this partial now; the group answers later.
           const group: IopfGroup = { gid: `prefault:${f.reqId}`, dev: c.dev, faults: [f], abort: false, prefault: true, domain: domainName(c.dev, f.pasid, handle.gen) };
-          enqueue({ type: 'observe', params: { what: 'alloc', obj: group.gid } });
+          enqueue({ type: 'observe', params: iopfObservation('alloc', { obj: group.gid }) });
           enqueue({ type: 'send', params: { to: c.wq, type: 'QUEUE_WORK', payload: { group } } });
           enqueue(assign({ users: c.users + 1 }));
         }
         return;
       }
-      if (event.allocFail && c.bug === 'partial-leak-on-alloc-failure') {
+      if (event.allocFail && !check('cleansUpPartialsOnAllocFailure')) {
         // The pre-fix -ENOMEM path: return before cleanup_partial; the driver's caller answers
         // the failed report INVALID (VT-d handle_bad_prq_event).
         enqueue({ type: 'send', params: { to: c.iommu, type: 'PAGE_RESPONSE_CMD', payload: { resp: responseFor(f, 'INVALID') } } });
@@ -177,8 +177,8 @@ export const faultParamMachine = setup({
         group.skip = moved.filter((m) => c.prefaulted[m.reqId] === 'SUCCESS').map((m) => m.reqId);
         if (moved.some((m) => c.prefaulted[m.reqId] === 'INVALID')) group.preset = 'INVALID';
       }
-      enqueue({ type: 'observe', params: { what: 'group-assembled', gid, dev: c.dev, grpid: f.grpid, reqIds: group.faults.map((x) => x.reqId) } });
-      enqueue({ type: 'observe', params: { what: 'alloc', obj: gid } });
+      enqueue({ type: 'observe', params: iopfObservation('group-assembled', { gid, dev: c.dev, grpid: f.grpid, reqIds: group.faults.map((x) => x.reqId) }) });
+      enqueue({ type: 'observe', params: iopfObservation('alloc', { obj: gid }) });
       enqueue(
         assign({
           partial: kept,
@@ -191,15 +191,16 @@ export const faultParamMachine = setup({
       );
       enqueue({ type: 'unlock', params: { lock: c.lock, path } });
     }),
-    callHandler: enqueueActions(({ context: c, enqueue }) => {
+    callHandler: enqueueActions(({ context: c, enqueue, check }) => {
       const group = c.inflight;
       if (!group) return;
       const last = group.faults[group.faults.length - 1];
       const handle = last.pasidValid ? c.handles[last.pasid] : undefined;
       if (!group.abort && handle) {
-        const bound: IopfGroup = { ...group, domain: domainName(c.dev, last.pasid, handle.gen) };
-        enqueue({ type: 'observe', params: { what: 'attach-handle', gid: group.gid, dev: c.dev, pasid: last.pasid, gen: handle.gen, bonds: group.faults.map((f) => f.bond) } });
-        enqueue({ type: 'observe', params: { what: 'use', obj: bound.domain, by: 'iommu_attach_handle_get' } });
+        const domain = domainName(c.dev, last.pasid, handle.gen);
+        const bound: IopfGroup = { ...group, domain };
+        enqueue({ type: 'observe', params: iopfObservation('attach-handle', { gid: group.gid, dev: c.dev, pasid: last.pasid, gen: handle.gen, bonds: group.faults.map((f) => f.bond) }) });
+        enqueue({ type: 'observe', params: iopfObservation('use', { obj: domain, by: 'iommu_attach_handle_get' }) });
         if (handle.handler === 'sva') {
           // iommu_sva_iopf_handler(): queue_work(); the work owns the group now.
           enqueue({ type: 'send', params: { to: c.wq, type: 'QUEUE_WORK', payload: { group: bound } } });
@@ -210,7 +211,7 @@ export const faultParamMachine = setup({
         enqueue(assign({ inflight: null }));
         return;
       }
-      if (!group.abort && c.bug === 'no-response-without-handler') {
+      if (!group.abort && !check('answersWithoutHandler')) {
         // No handler: the group is freed and nobody answers the device.
         const users = freeGroup(c, E(enqueue), group, c.users);
         enqueue(assign({ inflight: null, users, pending: c.pending.filter((p) => p.gid !== group.gid) }));
@@ -218,13 +219,13 @@ export const faultParamMachine = setup({
       }
       // err_abort: answer FAILURE for an abort group, INVALID when no handler is attached.
       const code: RespCode = group.abort ? 'FAILURE' : 'INVALID';
-      const pending = groupResponse(c, E(enqueue), group, code, 'iommu_report_device_fault:err_abort');
+      const pending = groupResponse(c, E(enqueue), check, group, code, 'iommu_report_device_fault:err_abort');
       const users = freeGroup(c, E(enqueue), group, c.users);
       enqueue(assign({ inflight: null, users, pending }));
     }),
-    groupDone: enqueueActions(({ context: c, event, enqueue }) => {
+    groupDone: enqueueActions(({ context: c, event, enqueue, check }) => {
       if (event.type !== 'GROUP_DONE') return;
-      const pending = groupResponse(c, E(enqueue), event.group, event.status, 'iopf_group_response');
+      const pending = groupResponse(c, E(enqueue), check, event.group, event.status, 'iopf_group_response');
       const users = freeGroup(c, E(enqueue), event.group, c.users);
       enqueue(assign({ pending, users }));
     }),
@@ -234,38 +235,38 @@ export const faultParamMachine = setup({
       const users = freeGroup(c, E(enqueue), event.group, c.users);
       enqueue(assign({ users, prefaulted: { ...c.prefaulted, [reqId]: event.status } }));
     }),
-    discardPartial: enqueueActions(({ context: c, enqueue }) => {
+    discardPartial: enqueueActions(({ context: c, enqueue, check }) => {
       const path = 'iopf_queue_discard_partial';
       // Documented order: queue->lock, then each fault_param->lock.
-      const order = c.bug === 'discard-lock-inversion' ? [c.lock, c.queueLock] : [c.queueLock, c.lock];
+      const order = check('discardTakesQueueLockFirst') ? [c.queueLock, c.lock] : [c.lock, c.queueLock];
       for (const l of order) enqueue({ type: 'lock', params: { lock: l, path } });
       if (c.partial.length > 0) {
-        enqueue({ type: 'observe', params: { what: 'partial-discarded', dev: c.dev, reqIds: c.partial.map((p) => p.reqId) } });
+        enqueue({ type: 'observe', params: iopfObservation('partial-discarded', { dev: c.dev, reqIds: c.partial.map((p) => p.reqId) }) });
       }
       enqueue(assign({ partial: [] }));
       for (const l of [...order].reverse()) enqueue({ type: 'unlock', params: { lock: l, path } });
     }),
-    removeDevice: enqueueActions(({ context: c, enqueue }) => {
+    removeDevice: enqueueActions(({ context: c, enqueue, check }) => {
       const path = 'iopf_queue_remove_device';
       enqueue({ type: 'lock', params: { lock: c.queueLock, path } });
       enqueue({ type: 'lock', params: { lock: c.paramLock, path } });
       enqueue({ type: 'lock', params: { lock: c.lock, path } });
       if (c.partial.length > 0) {
-        enqueue({ type: 'observe', params: { what: 'partial-discarded', dev: c.dev, reqIds: c.partial.map((p) => p.reqId) } });
+        enqueue({ type: 'observe', params: iopfObservation('partial-discarded', { dev: c.dev, reqIds: c.partial.map((p) => p.reqId) }) });
       }
       // Before 0095bf83554f outstanding requests were not acknowledged here.
-      const answer = c.bug !== 'removal-leaves-pending';
+      const answer = check('removalAnswersPending');
       if (answer) {
         for (const p of c.pending) {
-          const resp = responseFor(p.last, 'INVALID', { dropPasid: c.bug === 'response-missing-pasid' });
+          const resp = responseFor(p.last, 'INVALID', { dropPasid: !check('responseCarriesPasid') });
           enqueue({ type: 'send', params: { to: c.iommu, type: 'PAGE_RESPONSE_CMD', payload: { resp } } });
         }
       }
       enqueue({ type: 'unlock', params: { lock: c.lock, path } });
       // Drop the reference owned by iopf_queue_add_device(); groups still hold theirs.
       let users = putParam(c, E(enqueue), c.users, path);
-      if (c.bug === 'fault-param-freed-on-removal' && users > 0) {
-        enqueue({ type: 'observe', params: { what: 'free', obj: objOf(c), by: `${path} (kfree)` } });
+      if (!check('refcountsParam') && users > 0) {
+        enqueue({ type: 'observe', params: iopfObservation('free', { obj: objOf(c), by: `${path} (kfree)` }) });
         users = 0;
       }
       enqueue(assign({ partial: [], pending: answer ? [] : c.pending, linked: false, users }));
@@ -279,19 +280,33 @@ export const faultParamMachine = setup({
       const handles = { ...c.handles };
       delete handles[event.pasid];
       // The domain (and with SVA the mm bond) goes away with its last attachment.
-      if (h) enqueue({ type: 'observe', params: { what: 'free', obj: domainName(c.dev, event.pasid, h.gen), by: 'iommu_detach_device_pasid' } });
+      if (h) enqueue({ type: 'observe', params: iopfObservation('free', { obj: domainName(c.dev, event.pasid, h.gen), by: 'iommu_detach_device_pasid' }) });
       enqueue(assign({ handles }));
       enqueue({ type: 'send', params: { to: event.driver, type: 'HANDLE_DETACHED', payload: {} } });
     }),
     attachHandle: enqueueActions(({ context: c, event, enqueue }) => {
       if (event.type !== 'ATTACH_HANDLE') return;
-      enqueue({ type: 'observe', params: { what: 'alloc', obj: domainName(c.dev, event.pasid, event.gen) } });
+      enqueue({ type: 'observe', params: iopfObservation('alloc', { obj: domainName(c.dev, event.pasid, event.gen) }) });
       enqueue(assign({ handles: { ...c.handles, [event.pasid]: { gen: event.gen, handler: event.handler } } }));
       enqueue({ type: 'send', params: { to: event.driver, type: 'HANDLE_ATTACHED', payload: {} } });
     }),
   },
   guards: {
     dispatchingGroup: ({ context }) => context.inflight !== null,
+    /** iopf_group_response() answers only a group still pending (response-after-removal: false). */
+    respondsOnlyIfPending: () => true,
+    /** IOMMU_PAGE_RESP_PASID_VALID when the request needs it (response-missing-pasid: false). */
+    responseCarriesPasid: () => true,
+    /** A failed group allocation still runs cleanup_partial (partial-leak-on-alloc-failure: false). */
+    cleansUpPartialsOnAllocFailure: () => true,
+    /** err_abort answers a group no handler takes (no-response-without-handler: false). */
+    answersWithoutHandler: () => true,
+    /** iopf_queue_discard_partial(): queue->lock, then fault_param->lock (discard-lock-inversion: false). */
+    discardTakesQueueLockFirst: () => true,
+    /** iopf_queue_remove_device() answers outstanding groups INVALID (removal-leaves-pending: false). */
+    removalAnswersPending: () => true,
+    /** The fault parameter is refcounted: removal only puts its reference (fault-param-freed-on-removal: false). */
+    refcountsParam: () => true,
   },
 }).createMachine({
   id: 'iopf.faultParam',
@@ -314,7 +329,6 @@ export const faultParamMachine = setup({
     grouping: input.grouping,
     deferred: input.deferred,
     prefaulted: {},
-    bug: input.bug,
     lookupSteps: 0,
   }),
   initial: 'idle',
@@ -398,4 +412,12 @@ export const faultParamKind = defineKind({
     const allocFail = ports.data.fault(`kzalloc:${self}:${what}`, Number(ports.params.allocFailRate));
     return { ...event, allocFail };
   },
+  footprint(snap, event) {
+    const c = snap.context;
+    if (event.type === 'QUEUE_REMOVE_DEVICE') return { locks: [c.queueLock, c.paramLock, c.lock] };
+    if (event.type === 'DISCARD_PARTIAL') return { locks: [c.queueLock, c.lock] };
+    // Every other path takes fault_param->lock, or waits for it to be free (accepts).
+    return { locks: [c.lock] };
+  },
+  canonical: (snap) => withoutStatistics(snap, ['lookupSteps']),
 });

@@ -8,3 +8,4 @@ export * from './process.ts';
 export * from './pasidDriver.ts';
 export * from './iommufdFault.ts';
 export * from './vmm.ts';
+export * from './canonical.ts';

@@ -21,7 +21,9 @@
  */
 import { assign, enqueueActions, setup } from 'xstate';
 import { effectActions } from '../../../core/model/effects.ts';
-import { defineKind } from '../../../core/model/kind.ts';
+import { iopfObservation } from '../observations.ts';
+import { defineKind, guard } from '../../../core/model/kind.ts';
+import { withoutStatistics } from './canonical.ts';
 import { type PageRequest, type PageResponse, needsResponse, responseFor } from './types.ts';
 
 export interface IommuContext {
@@ -44,7 +46,6 @@ export interface IommuContext {
   draining: { dev: string; pasid: number }[];
   overflows: number;
   maxOccupancy: number;
-  bug: string | null;
 }
 
 export interface IommuInput {
@@ -52,7 +53,6 @@ export interface IommuInput {
   depth: number;
   faultParams: Record<string, string>;
   drivers: Record<string, string>;
-  bug: string | null;
 }
 
 type IommuEvent =
@@ -80,12 +80,12 @@ export const iommuMachine = setup({
       if (event.type !== 'PAGE_REQ') return;
       const req = event.req;
       if (c.released.includes(req.dev)) {
-        enqueue({ type: 'observe', params: { what: 'prq-dropped', reason: 'pri-disabled', reqId: req.reqId, dev: req.dev } });
+        enqueue({ type: 'observe', params: iopfObservation('prq-dropped', { reason: 'pri-disabled', reqId: req.reqId, dev: req.dev }) });
         return;
       }
       if (req.transport === 'pri' && (c.pro || c.prq.length >= c.depth)) {
         enqueue(assign({ pro: true, overflows: c.overflows + 1 }));
-        enqueue({ type: 'observe', params: { what: 'prq-dropped', reason: 'overflow', reqId: req.reqId, dev: req.dev, grpid: req.grpid } });
+        enqueue({ type: 'observe', params: iopfObservation('prq-dropped', { reason: 'overflow', reqId: req.reqId, dev: req.dev, grpid: req.grpid }) });
         if (needsResponse(req)) {
           const resp: PageResponse = { ...responseFor(req, 'SUCCESS'), auto: true };
           enqueue({ type: 'send', params: { to: req.dev, type: 'PAGE_RESPONSE', payload: { resp } } });
@@ -94,24 +94,24 @@ export const iommuMachine = setup({
       }
       const prq = [...c.prq, req];
       enqueue(assign({ prq, maxOccupancy: Math.max(c.maxOccupancy, prq.length) }));
-      enqueue({ type: 'observe', params: { what: 'prq-occupancy', n: prq.length, depth: c.depth } });
+      enqueue({ type: 'observe', params: iopfObservation('prq-occupancy', { n: prq.length, depth: c.depth }) });
     }),
-    serviceHead: enqueueActions(({ context: c, enqueue }) => {
+    serviceHead: enqueueActions(({ context: c, enqueue, check }) => {
       const [head, ...rest] = c.prq;
       enqueue(assign({ prq: rest }));
-      if (head.kind === 'stop-marker' && c.bug !== 'stop-marker-answered') {
+      if (head.kind === 'stop-marker' && check('dropsStopMarkers')) {
         // "Drop Stop Marker message. No need for a response."
-        enqueue({ type: 'observe', params: { what: 'stop-marker-dropped', reqId: head.reqId, dev: head.dev } });
+        enqueue({ type: 'observe', params: iopfObservation('stop-marker-dropped', { reqId: head.reqId, dev: head.dev }) });
         return;
       }
       let fault = head;
       if (head.kind === 'stop-marker') fault = { ...head, kind: 'page-req' };
       // VT-d reports a page request with private data as a last page, so that it is answered.
-      if (head.privData && c.bug !== 'priv-data-not-answered') fault = { ...fault, last: true };
+      if (head.privData && check('reportsPrivDataAsLast')) fault = { ...fault, last: true };
       enqueue({ type: 'send', params: { to: c.faultParams[head.dev], type: 'REPORT_FAULT', payload: { fault } } });
     }),
-    clearOverflow: enqueueActions(({ context: c, enqueue }) => {
-      if (c.bug !== 'partials-kept-after-overflow') {
+    clearOverflow: enqueueActions(({ context: c, enqueue, check }) => {
+      if (check('discardsPartialsOnOverflow')) {
         for (const dev of c.onQueue) enqueue({ type: 'send', params: { to: c.faultParams[dev], type: 'DISCARD_PARTIAL', payload: {} } });
       }
       enqueue(assign({ pro: false }));
@@ -124,6 +124,21 @@ export const iommuMachine = setup({
       const type = c.onQueue.includes(event.dev) ? 'DRAIN_FENCE' : 'PASID_DRAINED';
       enqueue({ type: 'send', params: { to, type, payload: { pasid: event.pasid, driver: c.drivers[event.dev] } } });
     }),
+  },
+  guards: {
+    /** "Drop Stop Marker message. No need for a response." (stop-marker-answered: false) */
+    dropsStopMarkers: () => true,
+    /** VT-d intel_prq_report(): private data sets LAST_PAGE (priv-data-not-answered: false). */
+    reportsPrivDataAsLast: () => true,
+    /** The PRO clear calls iopf_queue_discard_partial() (partials-kept-after-overflow: false). */
+    discardsPartialsOnOverflow: () => true,
+    /** PRO is cleared only when head == tail (overflow-cleared-too-early: always). */
+    overflowClearable: ({ context }) => context.prq.length === 0,
+    /**
+     * The device (REMOVE_FROM_QUEUE's `dev`) may leave the iopf queue: none of its requests is
+     * left in the page-request queue (removal-without-prq-drain: always).
+     */
+    deviceDrained: ({ context, event }) => event.type === 'REMOVE_FROM_QUEUE' && !context.prq.some((r) => r.dev === event.dev),
   },
 }).createMachine({
   id: 'iopf.iommu',
@@ -140,7 +155,6 @@ export const iommuMachine = setup({
     draining: [],
     overflows: 0,
     maxOccupancy: 0,
-    bug: input.bug,
   }),
   initial: 'running',
   states: {
@@ -186,13 +200,11 @@ export const iommuKind = defineKind({
     const c = snap.context;
     const out = [];
     if (c.prq.length > 0) out.push({ event: { type: 'PRQ_SERVICE' } });
-    const clearable = c.prq.length === 0 || c.bug === 'overflow-cleared-too-early';
-    if (c.pro && clearable) out.push({ event: { type: 'PRQ_CLEAR_OVERFLOW' } });
+    if (c.pro && guard(snap, 'overflowClearable')) out.push({ event: { type: 'PRQ_CLEAR_OVERFLOW' } });
     for (const dev of c.removing) {
       // Drain: the device's requests already in the queue are reported before it is removed.
-      if (c.bug === 'removal-without-prq-drain' || !c.prq.some((r) => r.dev === dev)) {
-        out.push({ event: { type: 'REMOVE_FROM_QUEUE', dev }, label: dev });
-      }
+      const event = { type: 'REMOVE_FROM_QUEUE', dev };
+      if (guard(snap, 'deviceDrained', event)) out.push({ event, label: dev });
     }
     for (const d of c.draining) {
       if (!c.prq.some((r) => r.dev === d.dev && r.pasid === d.pasid)) out.push({ event: { type: 'PASID_DRAINED', dev: d.dev, pasid: d.pasid }, label: `${d.dev}:${d.pasid}` });
@@ -207,4 +219,5 @@ export const iommuKind = defineKind({
     }
     return true;
   },
+  canonical: (snap) => withoutStatistics(snap, ['overflows', 'maxOccupancy']),
 });

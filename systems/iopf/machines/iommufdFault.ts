@@ -15,8 +15,10 @@
  * `response` and the read/write/detach paths under fault->mutex.
  */
 import { assign, enqueueActions, setup } from 'xstate';
-import { effectActions } from '../../../core/model/effects.ts';
-import { defineKind } from '../../../core/model/kind.ts';
+import { type Enqueue, effectActions } from '../../../core/model/effects.ts';
+import { iopfObservation } from '../observations.ts';
+import { defineKind, guard } from '../../../core/model/kind.ts';
+import { withoutStatistics } from './canonical.ts';
 import type { IopfGroup, RespCode } from './types.ts';
 
 export const FAULT_MUTEX = 'fault->mutex';
@@ -36,14 +38,12 @@ export interface IommufdFaultContext {
   reading: { cookie: number; group: IopfGroup } | null;
   delivered: number;
   rejected: number;
-  bug: string | null;
 }
 
 export interface IommufdFaultInput {
   id: string;
   vmm: string;
   faultParams: Record<string, string>;
-  bug: string | null;
 }
 
 type IommufdFaultEvent =
@@ -56,7 +56,6 @@ type IommufdFaultEvent =
   | { type: 'DESTROY' }
   | { type: 'FENCE'; driver: string };
 
-type Enqueue = (action: { type: 'send' | 'lock' | 'unlock' | 'observe'; params: object }) => void;
 const E = (enqueue: unknown) => enqueue as Enqueue;
 
 function lock(enqueue: Enqueue, l: string, path: string, thread: string, irq = false) {
@@ -64,6 +63,11 @@ function lock(enqueue: Enqueue, l: string, path: string, thread: string, irq = f
 }
 function unlock(enqueue: Enqueue, l: string, path: string, thread: string) {
   enqueue({ type: 'unlock', params: { lock: l, path, thread } });
+}
+
+/** The lock the iopf handler adds to the deliver list under (see the guard deliverUnderSpinlock). */
+function deliverLock(underSpinlock: boolean): string {
+  return underSpinlock ? FAULT_SPINLOCK : FAULT_MUTEX;
 }
 
 /** iopf_group_response(group, INVALID) + iopf_free_group(): both run on the fault parameter. */
@@ -79,11 +83,10 @@ export const iommufdFaultMachine = setup({
   },
   actions: {
     ...effectActions,
-    deliver: enqueueActions(({ context: c, event, enqueue }) => {
+    deliver: enqueueActions(({ context: c, event, enqueue, check }) => {
       if (event.type !== 'DELIVER') return;
       const path = 'iommufd_fault_iopf_handler';
-      // Before 3d49020a327c the deliver list was under fault->mutex, which read() holds across copy_to_user.
-      const l = c.bug === 'iommufd-deliver-under-mutex' ? FAULT_MUTEX : FAULT_SPINLOCK;
+      const l = deliverLock(check('deliverUnderSpinlock'));
       lock(E(enqueue), l, path, PRQ_THREAD, true);
       enqueue(assign({ deliver: [...c.deliver, event.group], delivered: c.delivered + 1 }));
       unlock(E(enqueue), l, path, PRQ_THREAD);
@@ -100,14 +103,14 @@ export const iommufdFaultMachine = setup({
         enqueue({ type: 'send', params: { to: c.vmm, type: 'READ_EMPTY', payload: {} } });
         return;
       }
-      enqueue({ type: 'observe', params: { what: 'might-sleep', path: 'xa_alloc(GFP_KERNEL)', thread: VMM_THREAD } });
+      enqueue({ type: 'observe', params: iopfObservation('might-sleep', { path: 'xa_alloc(GFP_KERNEL)', thread: VMM_THREAD }) });
       const cookie = c.nextCookie;
       enqueue(assign({ deliver: rest, response: { ...c.response, [cookie]: group }, nextCookie: cookie + 1, reading: { cookie, group } }));
     }),
     copyOut: enqueueActions(({ context: c, event, enqueue }) => {
       if (event.type !== 'COPY_TO_USER' || !c.reading) return;
       const { cookie, group } = c.reading;
-      enqueue({ type: 'observe', params: { what: 'might-fault', path: 'copy_to_user', thread: VMM_THREAD } });
+      enqueue({ type: 'observe', params: iopfObservation('might-fault', { path: 'copy_to_user', thread: VMM_THREAD }) });
       if (event.efault) {
         // -EFAULT: xa_erase() and put the group back at the head of the deliver list.
         const response = { ...c.response };
@@ -126,10 +129,10 @@ export const iommufdFaultMachine = setup({
       if (event.type !== 'WRITE') return;
       const path = 'iommufd_fault_fops_write';
       lock(E(enqueue), FAULT_MUTEX, path, VMM_THREAD);
-      enqueue({ type: 'observe', params: { what: 'might-fault', path: 'copy_from_user', thread: VMM_THREAD } });
+      enqueue({ type: 'observe', params: iopfObservation('might-fault', { path: 'copy_from_user', thread: VMM_THREAD }) });
       const group = c.response[event.cookie];
       if (!group) {
-        enqueue({ type: 'observe', params: { what: 'write-rejected', cookie: event.cookie } });
+        enqueue({ type: 'observe', params: iopfObservation('write-rejected', { cookie: event.cookie }) });
         enqueue(assign({ rejected: c.rejected + 1 }));
       } else {
         const response = { ...c.response };
@@ -153,22 +156,31 @@ export const iommufdFaultMachine = setup({
       unlock(E(enqueue), FAULT_MUTEX, path, event.driver);
       enqueue({ type: 'send', params: { to: event.driver, type: 'AUTO_RESPONDED', payload: {} } });
     }),
-    destroy: enqueueActions(({ context: c, enqueue }) => {
+    destroy: enqueueActions(({ context: c, enqueue, check }) => {
       // The object's refcount is zero: no other thread can be here, no lock is needed.
-      const skipResponse = c.bug === 'iommufd-destroy-skips-response';
+      const skipResponse = !check('destroyReleasesResponses');
       const table = Object.values(c.response);
       enqueue({
         type: 'observe',
-        params: { what: 'destroy', owner: c.id, holds: ['fault->response (xarray)', 'fault->mutex', ...c.deliver.map((g) => g.gid), ...table.map((g) => g.gid)] },
+        params: iopfObservation('destroy', { owner: c.id, holds: ['fault->response (xarray)', 'fault->mutex', ...c.deliver.map((g) => g.gid), ...table.map((g) => g.gid)] }),
       });
       answerInvalid(c, E(enqueue), skipResponse ? c.deliver : [...c.deliver, ...table]);
-      for (const g of skipResponse ? c.deliver : [...c.deliver, ...table]) enqueue({ type: 'observe', params: { what: 'release', obj: g.gid } });
+      for (const g of skipResponse ? c.deliver : [...c.deliver, ...table]) enqueue({ type: 'observe', params: iopfObservation('release', { obj: g.gid }) });
       if (!skipResponse) {
-        enqueue({ type: 'observe', params: { what: 'release', obj: 'fault->response (xarray)' } });
-        enqueue({ type: 'observe', params: { what: 'release', obj: 'fault->mutex' } });
+        enqueue({ type: 'observe', params: iopfObservation('release', { obj: 'fault->response (xarray)' }) });
+        enqueue({ type: 'observe', params: iopfObservation('release', { obj: 'fault->mutex' }) });
       }
       enqueue(assign({ deliver: [], response: skipResponse ? c.response : {} }));
     }),
+  },
+  guards: {
+    /**
+     * The deliver list is under fault->lock, a spinlock (iommufd-deliver-under-mutex: false, the
+     * list under fault->mutex as before 3d49020a327c, which read() holds across copy_to_user).
+     */
+    deliverUnderSpinlock: () => true,
+    /** Destroy answers and erases the response xarray and destroys the mutex (iommufd-destroy-skips-response: false). */
+    destroyReleasesResponses: () => true,
   },
 }).createMachine({
   id: 'iopf.iommufdFault',
@@ -182,7 +194,6 @@ export const iommufdFaultMachine = setup({
     reading: null,
     delivered: 0,
     rejected: 0,
-    bug: input.bug,
   }),
   initial: 'idle',
   states: {
@@ -210,8 +221,8 @@ export const iommufdFaultMachine = setup({
     },
     destroyed: {
       // Anything reaching a destroyed fault object touches freed memory.
-      on: { '*': { actions: { type: 'observe', params: ({ context, event }) => ({ what: 'use', obj: `${context.id}`, by: event.type }) } } },
-      entry: { type: 'observe', params: ({ context }) => ({ what: 'free', obj: `${context.id}`, by: 'iommufd_fault_destroy' }) },
+      on: { '*': { actions: { type: 'observe', params: ({ context, event }) => iopfObservation('use', { obj: `${context.id}`, by: event.type }) } } },
+      entry: { type: 'observe', params: ({ context }) => iopfObservation('free', { obj: `${context.id}`, by: 'iommufd_fault_destroy' }) },
     },
   },
 });
@@ -223,10 +234,7 @@ export const iommufdFaultKind = defineKind({
     return snap.value === 'copying' ? [{ event: { type: 'COPY_TO_USER' } }] : [];
   },
   accepts(snap, event, view) {
-    if (event.type === 'DELIVER') {
-      const l = snap.context.bug === 'iommufd-deliver-under-mutex' ? FAULT_MUTEX : FAULT_SPINLOCK;
-      return view.canTake(l);
-    }
+    if (event.type === 'DELIVER') return view.canTake(deliverLock(guard(snap, 'deliverUnderSpinlock')));
     if (event.type === 'IDEV_DETACHED' || event.type === 'FENCE') return true;
     // read, write, auto-response and destroy serialize on fault->mutex.
     return snap.value !== 'copying' && view.canTake(FAULT_MUTEX);
@@ -235,4 +243,23 @@ export const iommufdFaultKind = defineKind({
     if (event.type !== 'COPY_TO_USER') return event;
     return { ...event, efault: ports.data.fault(`copy_to_user:${self}`, Number(ports.params.userFaultRate)) };
   },
+  footprint(snap, event) {
+    switch (event.type) {
+      case 'DELIVER':
+        return { locks: [deliverLock(guard(snap, 'deliverUnderSpinlock'))] };
+      case 'IDEV_DETACHED':
+      case 'FENCE':
+        return {};
+      // read() fetches from the deliver list under the mutex; the copy drops the mutex and, on
+      // -EFAULT, puts the group back under the spinlock; auto-response takes both.
+      case 'READ':
+      case 'COPY_TO_USER':
+      case 'AUTO_RESPONSE':
+        return { locks: [FAULT_MUTEX, FAULT_SPINLOCK] };
+      // write() and destroy (and anything reaching a destroyed object) wait for the mutex.
+      default:
+        return { locks: [FAULT_MUTEX] };
+    }
+  },
+  canonical: (snap) => withoutStatistics(snap, ['delivered', 'rejected']),
 });

@@ -13,10 +13,12 @@
  * Each fault step dereferences group->attach_handle->domain (its mm): a heap `use`.
  */
 import { assign, enqueueActions, setup } from 'xstate';
-import { type FaultState, type FaultStatus, faultOptionsFor, startFault } from '../../../kernel/mm/handleMmFault.ts';
+import { type FaultOptions, type FaultState, type FaultStatus, startFault } from '../../../kernel/mm/handleMmFault.ts';
+import { MMAP_LOCK } from '../../../kernel/mm/plainMemory.ts';
 import { MM, type MmState } from '../../../kernel/mm/state.ts';
 import { effectActions } from '../../../core/model/effects.ts';
-import { defineKind } from '../../../core/model/kind.ts';
+import { iopfObservation } from '../observations.ts';
+import { defineKind, guard } from '../../../core/model/kind.ts';
 import type { IopfGroup } from './types.ts';
 
 export interface KworkerContext {
@@ -27,14 +29,12 @@ export interface KworkerContext {
   index: number;
   fault: FaultState | null;
   status: FaultStatus;
-  bug: string | null;
 }
 
 export interface KworkerInput {
   id: string;
   wq: string;
   faultParams: Record<string, string>;
-  bug: string | null;
 }
 
 type KworkerEvent =
@@ -60,8 +60,8 @@ export const kworkerMachine = setup({
     }),
     advance: enqueueActions(({ context: c, event, enqueue }) => {
       if (event.type !== 'FAULT_STEP' || !event.next || !c.group) return;
-      enqueue({ type: 'observe', params: { what: 'use', obj: c.group.gid, by: `${c.id}:handle_mm_fault` } });
-      if (c.group.domain) enqueue({ type: 'observe', params: { what: 'use', obj: c.group.domain, by: `${c.id}:iommu_sva_handle_mm` } });
+      enqueue({ type: 'observe', params: iopfObservation('use', { obj: c.group.gid, by: `${c.id}:handle_mm_fault` }) });
+      if (c.group.domain) enqueue({ type: 'observe', params: iopfObservation('use', { obj: c.group.domain, by: `${c.id}:iommu_sva_handle_mm` }) });
       const next = event.next;
       if (next.phase !== 'done') {
         enqueue(assign({ fault: next }));
@@ -77,7 +77,7 @@ export const kworkerMachine = setup({
     }),
     respond: enqueueActions(({ context: c, enqueue }) => {
       if (!c.group) return;
-      enqueue({ type: 'observe', params: { what: 'use', obj: c.group.gid, by: `${c.id}:iopf_group_response` } });
+      enqueue({ type: 'observe', params: iopfObservation('use', { obj: c.group.gid, by: `${c.id}:iopf_group_response` }) });
       const type = c.group.prefault ? 'PREFAULT_DONE' : 'GROUP_DONE';
       enqueue({ type: 'send', params: { to: c.faultParams[c.group.dev], type, payload: { group: c.group, status: c.status } } });
       enqueue({ type: 'send', params: { to: c.wq, type: 'KWORKER_IDLE', payload: { kworker: c.id } } });
@@ -86,6 +86,10 @@ export const kworkerMachine = setup({
   },
   guards: {
     groupFinished: ({ context }) => context.fault === null,
+    /** handle_mm_fault without mmap_read_lock (the fault-without-mmap-lock variant). */
+    skipsMmapLock: () => false,
+    /** The PTE installed without the page-table lock and its recheck (fault-install-without-ptl). */
+    skipsPtl: () => false,
   },
 }).createMachine({
   id: 'iopf.kworker',
@@ -97,7 +101,6 @@ export const kworkerMachine = setup({
     index: 0,
     fault: null,
     status: 'SUCCESS',
-    bug: input.bug,
   }),
   initial: 'idle',
   states: {
@@ -122,7 +125,7 @@ export const kworkerKind = defineKind({
   offers(snap, view) {
     const c = snap.context;
     if (snap.value === 'responding') return [{ event: { type: 'RESPOND' } }];
-    if (snap.value === 'handling' && c.fault && view.shared<MmState>(MM).faults.canStep(c.id, c.fault, faultOptionsFor(c.bug))) {
+    if (snap.value === 'handling' && c.fault && view.shared<MmState>(MM).faults.canStep(c.id, c.fault, faultOptions(snap))) {
       return [{ event: { type: 'FAULT_STEP' }, label: c.fault.phase }];
     }
     return [];
@@ -130,9 +133,22 @@ export const kworkerKind = defineKind({
   prepare(snap, event, ports, self) {
     const c = snap.context;
     if (event.type !== 'FAULT_STEP' || !c.fault) return event;
-    return { type: 'FAULT_STEP', next: ports.shared<MmState>(MM).faults.step(self, c.fault, faultOptionsFor(c.bug)) };
+    return { type: 'FAULT_STEP', next: ports.shared<MmState>(MM).faults.step(self, c.fault, faultOptions(snap)) };
+  },
+  footprint(snap, event) {
+    const phase = snap.context.fault?.phase;
+    if (event.type !== 'FAULT_STEP' || !phase) return {};
+    // Taking mmap_lock for read (tested by offers) and dropping it; free mode's step runs them all.
+    const takesLock = (phase === 'lock' || phase === 'unlock' || phase === 'running') && !guard(snap, 'skipsMmapLock');
+    // The lookup only walks the VMA tree; the others change mm_users or the page table.
+    return { locks: takesLock ? [MMAP_LOCK] : [], ...(phase === 'lookup' ? { reads: [MM] } : { writes: [MM] }) };
   },
 });
+
+/** How this kworker's handle_mm_fault runs: the lock-omission variants substitute these guards. */
+function faultOptions(snap: Parameters<typeof guard>[0]): FaultOptions {
+  return { skipMmapLock: guard(snap, 'skipsMmapLock'), skipPtl: guard(snap, 'skipsPtl') };
+}
 
 /** Index of the first fault at or after `from` not already handled ahead. */
 function firstToHandle(g: IopfGroup, from: number): number {

@@ -29,7 +29,6 @@ export interface PasidDriverContext {
   iommufd: string;
   gen: number;
   rebinds: number;
-  bug: string | null;
 }
 
 export type PasidDriverInput = Omit<PasidDriverContext, 'gen'>;
@@ -70,8 +69,10 @@ export const pasidDriverMachine = setup({
     }),
   },
   guards: {
-    skipsDrain: ({ context }) => context.bug === 'pasid-freed-without-drain',
-    flushesFirst: ({ context }) => context.bug === 'flush-before-stop',
+    /** Unbind detaches without draining the PASID or flushing (pasid-freed-without-drain). */
+    skipsDrain: () => false,
+    /** Unbind flushes the workqueue before stopping the device (flush-before-stop). */
+    flushesFirst: () => false,
     isIommufd: ({ context }) => context.handler === 'iommufd',
   },
 }).createMachine({

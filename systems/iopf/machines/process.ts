@@ -6,6 +6,7 @@
  * while on the virtual clock (an xstate `after` delay the scheduler fires as a timer step).
  */
 import { assign, setup } from 'xstate';
+import { MMAP_LOCK } from '../../../kernel/mm/plainMemory.ts';
 import { MM, type MmState } from '../../../kernel/mm/state.ts';
 import { effectActions } from '../../../core/model/effects.ts';
 import { defineKind } from '../../../core/model/kind.ts';
@@ -94,5 +95,17 @@ export const processKind = defineKind({
       return { ...event, op } as typeof event;
     }
     return event;
+  },
+  footprint(_snap, event) {
+    switch (event.type) {
+      case 'MMAP_WRITE_LOCK':
+      case 'MMAP_WRITE_UNLOCK':
+        return { locks: [MMAP_LOCK], reads: [MM] };
+      // munmap/mprotect/mmap change the VMA tree and the page table.
+      case 'APPLY':
+        return { writes: [MM] };
+      default:
+        return {};
+    }
   },
 });

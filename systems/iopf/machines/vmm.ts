@@ -6,6 +6,7 @@
 import { assign, enqueueActions, setup } from 'xstate';
 import { effectActions } from '../../../core/model/effects.ts';
 import { defineKind } from '../../../core/model/kind.ts';
+import { withoutStatistics } from './canonical.ts';
 import type { RespCode } from './types.ts';
 
 export interface VmmContext {
@@ -97,4 +98,5 @@ export const vmmKind = defineKind({
     const code: RespCode = ports.data.chance(`vmm:${self}:invalid`, 0.2) ? 'INVALID' : 'SUCCESS';
     return { ...event, stale, code };
   },
+  canonical: (snap) => withoutStatistics(snap, ['written']),
 });

@@ -10,6 +10,7 @@
 import { assign, enqueueActions, setup } from 'xstate';
 import { effectActions } from '../../../core/model/effects.ts';
 import { defineKind } from '../../../core/model/kind.ts';
+import { withoutStatistics } from './canonical.ts';
 import type { IopfGroup } from './types.ts';
 
 export interface WorkqueueContext {
@@ -83,4 +84,5 @@ export const workqueueKind = defineKind({
     if (c.flushers.length > 0 && c.pending.length === 0 && c.idle.length === c.kworkers.length) out.push({ event: { type: 'FLUSH_DONE' } });
     return out;
   },
+  canonical: (snap) => withoutStatistics(snap, ['queued']),
 });

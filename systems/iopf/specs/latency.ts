@@ -3,8 +3,8 @@
  * request that needs an answer leaving the device to its response arriving; fault steps count
  * handle_mm_fault steps run by group works and by partials handled ahead.
  */
-import type { PageRequest, PageResponse } from '../machines/types.ts';
 import { needsResponse } from '../machines/types.ts';
+import { deliveredOf, sentOf } from '../observations.ts';
 import type { StepRecord } from '../../../core/model/monitor.ts';
 
 export function latencyObserver() {
@@ -12,15 +12,14 @@ export function latencyObserver() {
   const m = { responseLatencySum: 0, answeredRequests: 0, maxResponseLatency: 0, faultSteps: 0 };
   return {
     onStep(rec: StepRecord): void {
-      for (const e of rec.sent) {
-        if (e.type !== 'PAGE_REQ') continue;
-        const r = e.payload.req as PageRequest;
+      for (const { payload: { req: r } } of sentOf(rec, 'PAGE_REQ')) {
         if (!needsResponse(r)) continue;
         const k = `${r.dev}/${r.grpid}`;
         sentAt.set(k, [...(sentAt.get(k) ?? []), rec.i]);
       }
-      if (rec.delivered?.type === 'PAGE_RESPONSE') {
-        const resp = rec.delivered.payload.resp as PageResponse;
+      const answer = deliveredOf(rec, 'PAGE_RESPONSE');
+      if (answer) {
+        const resp = answer.payload.resp;
         const q = sentAt.get(`${resp.dev}/${resp.grpid}`);
         const at = q?.shift();
         if (at !== undefined) {

@@ -4,8 +4,8 @@
  * it had started; the kernel keeps those partials until the device is removed, by design, so
  * such a device is exempt.
  */
-import type { PageRequest } from '../machines/types.ts';
-import type { Monitor, Verdict } from '../../../core/model/monitor.ts';
+import { type Monitor, type Verdict, stateful } from '../../../core/model/monitor.ts';
+import type { FaultParamContext } from '../machines/faultParam.ts';
 
 export const noStuckPartial: Monitor = {
   name: 'no-stuck-partial',
@@ -13,22 +13,27 @@ export const noStuckPartial: Monitor = {
   kind: 'liveness',
   observes: [],
   create() {
-    return {
-      atQuiescence(q): Verdict | null {
-        for (const [id, a] of Object.entries(q.actors)) {
-          if (a.kind !== 'iopf.faultParam') continue;
-          const partial = a.context.partial as PageRequest[];
-          if (q.actors[String(a.context.dev)]?.context.priOff) continue;
-          if (partial.length > 0) {
-            return {
-              message: `${id} still holds ${partial.length} partial fault(s) at quiescence: ${partial.map((p) => `${p.reqId} (grpid ${p.grpid})`).join(', ')}`,
-              actors: [id],
-              messages: [],
-            };
+    // Judges the final state only: nothing to keep between steps.
+    return stateful(
+      {},
+      {
+        atQuiescence(_st, q): Verdict | null {
+          for (const [id, a] of Object.entries(q.actors)) {
+            if (a.kind !== 'iopf.faultParam') continue;
+            // The quiescence view gives contexts untyped; this one is a fault parameter's.
+            const { partial, dev } = a.context as unknown as FaultParamContext;
+            if (q.actors[dev]?.context.priOff) continue;
+            if (partial.length > 0) {
+              return {
+                message: `${id} still holds ${partial.length} partial fault(s) at quiescence: ${partial.map((p) => `${p.reqId} (grpid ${p.grpid})`).join(', ')}`,
+                actors: [id],
+                messages: [],
+              };
+            }
           }
-        }
-        return null;
+          return null;
+        },
       },
-    };
+    );
   },
 };

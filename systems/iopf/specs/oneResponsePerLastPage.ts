@@ -4,9 +4,10 @@
  * (dev, grpid) come in the order the requests were sent. A request dropped because PRI
  * reception was disabled for an unplugging device needs none.
  */
-import type { Envelope } from '../../../core/model/monitor.ts';
-import { type PageRequest, type PageResponse, needsResponse } from '../machines/types.ts';
-import type { Monitor, Verdict } from '../../../core/model/monitor.ts';
+import { type Monitor, type Verdict, stateful } from '../../../core/model/monitor.ts';
+import { observed } from '../../../core/model/observations.ts';
+import { type PageRequest, needsResponse } from '../machines/types.ts';
+import { type IopfObservations, deliveredOf, sentOf } from '../observations.ts';
 
 interface Open {
   req: PageRequest;
@@ -19,47 +20,47 @@ export const oneResponsePerLastPage: Monitor = {
   kind: 'liveness',
   observes: ['PAGE_REQ', 'PAGE_RESPONSE', 'obs:prq-dropped'],
   create() {
-    const open = new Map<string, Open[]>(); // "<dev>/<grpid>" -> unanswered, oldest first
-    const all = () => [...open.values()].flat();
-    return {
-      onStep(rec): Verdict | null {
-        for (const e of rec.sent) {
-          if (e.type !== 'PAGE_REQ') continue;
-          const req = e.payload.req as PageRequest;
-          const k = `${req.dev}/${req.grpid}`;
-          if (needsResponse(req)) open.set(k, [...(open.get(k) ?? []), { req, env: e.id }]);
-        }
-        for (const o of rec.obs) {
-          if (o.what === 'prq-dropped' && o.reason === 'pri-disabled') {
+    // "<dev>/<grpid>" -> unanswered, oldest first
+    return stateful(
+      { open: new Map<string, Open[]>() },
+      {
+        onStep({ open }, rec): Verdict | null {
+          for (const e of sentOf(rec, 'PAGE_REQ')) {
+            const req = e.payload.req;
+            const k = `${req.dev}/${req.grpid}`;
+            if (needsResponse(req)) open.set(k, [...(open.get(k) ?? []), { req, env: e.id }]);
+          }
+          for (const o of observed<IopfObservations, 'prq-dropped'>(rec, 'prq-dropped')) {
+            if (o.reason !== 'pri-disabled') continue;
             for (const [k, v] of open) open.set(k, v.filter((x) => x.req.reqId !== o.reqId));
           }
-        }
-        const d: Envelope | null = rec.delivered;
-        if (d?.type === 'PAGE_RESPONSE') {
-          const resp = d.payload.resp as PageResponse;
-          const key = `${resp.dev}/${resp.grpid}`;
-          const q = open.get(key) ?? [];
-          if (q.length === 0) {
-            return {
-              message: `${resp.dev} received a ${resp.code} response for grpid ${resp.grpid} but has no unanswered last-page request with that grpid (a duplicate, or an answer to a non-last request)`,
-              actors: [resp.dev, d.from],
-              messages: [d.id],
-            };
+          const d = deliveredOf(rec, 'PAGE_RESPONSE');
+          if (d) {
+            const resp = d.payload.resp;
+            const key = `${resp.dev}/${resp.grpid}`;
+            const q = open.get(key) ?? [];
+            if (q.length === 0) {
+              return {
+                message: `${resp.dev} received a ${resp.code} response for grpid ${resp.grpid} but has no unanswered last-page request with that grpid (a duplicate, or an answer to a non-last request)`,
+                actors: [resp.dev, d.from],
+                messages: [d.id],
+              };
+            }
+            open.set(key, q.slice(1));
           }
-          open.set(key, q.slice(1));
-        }
-        return null;
+          return null;
+        },
+        atQuiescence({ open }, q): Verdict | null {
+          const left = [...open.values()].flat();
+          if (left.length === 0) return null;
+          const first = left[0];
+          return {
+            message: `${left.length} request(s) needing an answer never answered: ${left.map((o) => `${o.req.reqId} (grpid ${o.req.grpid})`).join(', ')} (${first.req.dev} ends in state ${q.actors[first.req.dev]?.value})`,
+            actors: [...new Set(left.map((o) => o.req.dev))],
+            messages: left.map((o) => o.env),
+          };
+        },
       },
-      atQuiescence(q): Verdict | null {
-        const left = all();
-        if (left.length === 0) return null;
-        const first = left[0];
-        return {
-          message: `${left.length} request(s) needing an answer never answered: ${left.map((o) => `${o.req.reqId} (grpid ${o.req.grpid})`).join(', ')} (${first.req.dev} ends in state ${q.actors[first.req.dev]?.value})`,
-          actors: [...new Set(left.map((o) => o.req.dev))],
-          messages: left.map((o) => o.env),
-        };
-      },
-    };
+    );
   },
 };

@@ -4,7 +4,9 @@
  * under an earlier binding and handled under a later one would be resolved in the wrong
  * address space. (The binding a request was issued under is stamped by the device model.)
  */
-import type { Monitor, Verdict } from '../../../core/model/monitor.ts';
+import { type Monitor, type Verdict, stateful } from '../../../core/model/monitor.ts';
+import { observed } from '../../../core/model/observations.ts';
+import type { IopfObservations } from '../observations.ts';
 
 export const pasidBond: Monitor = {
   name: 'pasid-not-reused-while-queued',
@@ -12,22 +14,24 @@ export const pasidBond: Monitor = {
   kind: 'safety',
   observes: ['obs:attach-handle'],
   create() {
-    return {
-      onStep(rec): Verdict | null {
-        for (const o of rec.obs) {
-          if (o.what !== 'attach-handle') continue;
-          const bonds = o.bonds as number[];
-          const stale = bonds.findIndex((b) => b !== o.gen);
-          if (stale >= 0) {
-            return {
-              message: `${o.gid} holds a fault issued under binding ${bonds[stale]} of pasid ${o.pasid} (${o.dev}), but the report path found binding ${o.gen}: a fault of the previous address space is handled in the new one`,
-              actors: [o.actor],
-              messages: rec.delivered ? [rec.delivered.id] : [],
-            };
+    // Judges each step on its own: no state between steps.
+    return stateful(
+      {},
+      {
+        onStep(_st, rec): Verdict | null {
+          for (const o of observed<IopfObservations, 'attach-handle'>(rec, 'attach-handle')) {
+            const stale = o.bonds.findIndex((b) => b !== o.gen);
+            if (stale >= 0) {
+              return {
+                message: `${o.gid} holds a fault issued under binding ${o.bonds[stale]} of pasid ${o.pasid} (${o.dev}), but the report path found binding ${o.gen}: a fault of the previous address space is handled in the new one`,
+                actors: [o.actor],
+                messages: rec.delivered ? [rec.delivered.id] : [],
+              };
+            }
           }
-        }
-        return null;
+          return null;
+        },
       },
-    };
+    );
   },
 };

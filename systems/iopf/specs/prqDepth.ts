@@ -1,5 +1,7 @@
 /** The hardware page-request queue never holds more entries than its depth. */
-import type { Monitor, Verdict } from '../../../core/model/monitor.ts';
+import { type Monitor, type Verdict, stateful } from '../../../core/model/monitor.ts';
+import { observed } from '../../../core/model/observations.ts';
+import type { IopfObservations } from '../observations.ts';
 
 export const prqDepth: Monitor = {
   name: 'prq-depth',
@@ -7,15 +9,17 @@ export const prqDepth: Monitor = {
   kind: 'safety',
   observes: ['obs:prq-occupancy'],
   create() {
-    return {
-      onStep(rec): Verdict | null {
-        for (const o of rec.obs) {
-          if (o.what === 'prq-occupancy' && (o.n as number) > (o.depth as number)) {
-            return { message: `${o.actor} page-request queue holds ${o.n} entries, depth is ${o.depth}`, actors: [o.actor], messages: [] };
+    // Judges each step on its own: no state between steps.
+    return stateful(
+      {},
+      {
+        onStep(_st, rec): Verdict | null {
+          for (const o of observed<IopfObservations, 'prq-occupancy'>(rec, 'prq-occupancy')) {
+            if (o.n > o.depth) return { message: `${o.actor} page-request queue holds ${o.n} entries, depth is ${o.depth}`, actors: [o.actor], messages: [] };
           }
-        }
-        return null;
+          return null;
+        },
       },
-    };
+    );
   },
 };

@@ -2,19 +2,21 @@
 import { describe, expect, it } from 'vitest';
 import { initialTransition, transition } from 'xstate';
 import { deviceKind, deviceMachine } from '../../../systems/iopf/machines/device.ts';
-import { faultParamMachine } from '../../../systems/iopf/machines/faultParam.ts';
+import { faultParamKind, faultParamMachine } from '../../../systems/iopf/machines/faultParam.ts';
 import { iommuKind, iommuMachine } from '../../../systems/iopf/machines/iommu.ts';
 import type { PageRequest } from '../../../systems/iopf/machines/types.ts';
 import { pageReq } from '../../helpers.ts';
+import { withVariant } from './variant.ts';
 
 const req = pageReq;
 type Act = { type: string; params?: Record<string, unknown> };
 const sends = (acts: unknown[]) => (acts as Act[]).filter((a) => a.type === 'send').map((a) => a.params as { to: string; type: string; payload: Record<string, unknown> });
 const view = { canTake: () => true, shared: <T>(): T => { throw new Error('no shared state in a machine test'); } };
 
+/** A fault parameter's initial snapshot; its machine (`s.machine`) has the variant's substitutions. */
 function fp(bug: string | null = null, boundPasids = [1], deferred = true) {
   const handles = Object.fromEntries(boundPasids.map((p) => [p, { gen: 0, handler: 'sva' as const }]));
-  return initialTransition(faultParamMachine, { id: 'iopf.dev0', dev: 'dev0', iommu: 'iommu', wq: 'wq', iommufd: 'iommufd', handles, grouping: 'list', deferred, bug })[0];
+  return initialTransition(withVariant(faultParamMachine, bug), { id: 'iopf.dev0', dev: 'dev0', iommu: 'iommu', wq: 'wq', iommufd: 'iommufd', handles, grouping: 'list', deferred })[0];
 }
 
 describe('fault parameter', () => {
@@ -47,8 +49,9 @@ describe('fault parameter', () => {
   });
 
   it('the no-response-without-handler variant frees the group silently', () => {
-    const [a] = transition(faultParamMachine, fp('no-response-without-handler', []), { type: 'REPORT_FAULT', fault: req(0, 1, true) });
-    const [a2, acts] = transition(faultParamMachine, a, { type: 'CALL_HANDLER' });
+    const variant = fp('no-response-without-handler', []);
+    const [a] = transition(variant.machine, variant, { type: 'REPORT_FAULT', fault: req(0, 1, true) });
+    const [a2, acts] = transition(variant.machine, a, { type: 'CALL_HANDLER' });
     expect(sends(acts)).toEqual([]);
     expect(a2.context.pending).toEqual([]);
   });
@@ -68,11 +71,13 @@ describe('fault parameter', () => {
   });
 
   it('the response-after-removal variant answers again after removal', () => {
-    const [s1] = transition(faultParamMachine, fp('response-after-removal'), { type: 'REPORT_FAULT', fault: req(0, 1, true) });
+    const variant = fp('response-after-removal');
+    const m = variant.machine;
+    const [s1] = transition(m, variant, { type: 'REPORT_FAULT', fault: req(0, 1, true) });
     const group = s1.context.inflight!;
-    const [s2] = transition(faultParamMachine, s1, { type: 'CALL_HANDLER' });
-    const [s3] = transition(faultParamMachine, s2, { type: 'QUEUE_REMOVE_DEVICE' });
-    const [, done] = transition(faultParamMachine, s3, { type: 'GROUP_DONE', group, status: 'SUCCESS' });
+    const [s2] = transition(m, s1, { type: 'CALL_HANDLER' });
+    const [s3] = transition(m, s2, { type: 'QUEUE_REMOVE_DEVICE' });
+    const [, done] = transition(m, s3, { type: 'GROUP_DONE', group, status: 'SUCCESS' });
     expect(sends(done).map((x) => x.type)).toEqual(['PAGE_RESPONSE_CMD']);
   });
 
@@ -84,7 +89,8 @@ describe('fault parameter', () => {
 });
 
 describe('iommu', () => {
-  const iommu = (bug: string | null = null) => initialTransition(iommuMachine, { id: 'iommu', depth: 1, faultParams: { dev0: 'iopf.dev0' }, drivers: { dev0: 'drv.dev0' }, bug })[0];
+  const iommu = (bug: string | null = null) =>
+    initialTransition(withVariant(iommuMachine, bug), { id: 'iommu', depth: 1, faultParams: { dev0: 'iopf.dev0' }, drivers: { dev0: 'drv.dev0' } })[0];
 
   it('queues up to its depth, then sets PRO and answers a dropped last request itself', () => {
     const [s1] = transition(iommuMachine, iommu(), { type: 'PAGE_REQ', req: req(0, 1, false) });
@@ -110,6 +116,20 @@ describe('iommu', () => {
     const [, dropped] = transition(iommuMachine, s3, { type: 'PAGE_REQ', req: req(1, 2, true) });
     expect((dropped as Act[]).find((a) => a.type === 'observe')?.params).toMatchObject({ what: 'prq-dropped', reason: 'pri-disabled' });
   });
+
+  it('the overflow-cleared-too-early variant offers the PRO clear with requests still queued', () => {
+    const s0 = iommu('overflow-cleared-too-early');
+    const [s1] = transition(s0.machine, s0, { type: 'PAGE_REQ', req: req(0, 1, false) });
+    const [s2] = transition(s0.machine, s1, { type: 'PAGE_REQ', req: req(1, 2, true) });
+    expect(iommuKind.offers(s2, view).map((o) => o.event.type)).toEqual(['PRQ_SERVICE', 'PRQ_CLEAR_OVERFLOW']);
+  });
+
+  it('the removal-without-prq-drain variant offers the removal before the device\'s requests are reported', () => {
+    const s0 = iommu('removal-without-prq-drain');
+    const [s1] = transition(s0.machine, s0, { type: 'PAGE_REQ', req: req(0, 1, true) });
+    const [s2] = transition(s0.machine, s1, { type: 'RELEASE_DEVICE', dev: 'dev0' });
+    expect(iommuKind.offers(s2, view).map((o) => o.event.type)).toEqual(['PRQ_SERVICE', 'REMOVE_FROM_QUEUE']);
+  });
 });
 
 describe('device', () => {
@@ -134,5 +154,22 @@ describe('device', () => {
     expect(s.value).toBe('priDisabled');
     expect(s.context.outstanding).toBe(0);
     expect(deviceKind.offers(s, view)).toEqual([]);
+  });
+});
+
+describe('canonical forms (world hash)', () => {
+  const bump = <S extends { context: object }>(s: S, field: string, value: unknown): S => ({ ...s, context: { ...s.context, [field]: value } });
+
+  it('leave the statistics out and keep the rest', () => {
+    const [s] = transition(faultParamMachine, fp(), { type: 'REPORT_FAULT', fault: req(0, 1, false) });
+    expect(faultParamKind.canonical!(bump(s, 'lookupSteps', 99))).toEqual(faultParamKind.canonical!(s));
+    expect(faultParamKind.canonical!(bump(s, 'partial', []))).not.toEqual(faultParamKind.canonical!(s));
+    expect(faultParamKind.canonical!(s)).toEqual(['idle', expect.not.objectContaining({ lookupSteps: 0 })]);
+    const d = initialTransition(deviceMachine, { id: 'dev0', iommu: 'iommu', driver: 'drv.dev0', pasid: 1, script: [], limit: 8, unplugAfter: null, stopMode: 'wait' })[0];
+    expect(deviceKind.canonical!(bump(bump(d, 'responses', 5), 'failures', 2))).toEqual(deviceKind.canonical!(d));
+    expect(deviceKind.canonical!(bump(d, 'outstanding', 1))).not.toEqual(deviceKind.canonical!(d));
+    const i = initialTransition(iommuMachine, { id: 'iommu', depth: 1, faultParams: {}, drivers: {} })[0];
+    expect(iommuKind.canonical!(bump(bump(i, 'overflows', 3), 'maxOccupancy', 1))).toEqual(iommuKind.canonical!(i));
+    expect(iommuKind.canonical!(bump(i, 'pro', true))).not.toEqual(iommuKind.canonical!(i));
   });
 });

@@ -9,6 +9,7 @@ import { pasidDriverMachine } from '../../../systems/iopf/machines/pasidDriver.t
 import { workqueueKind, workqueueMachine } from '../../../systems/iopf/machines/workqueue.ts';
 import type { IopfGroup, PageRequest } from '../../../systems/iopf/machines/types.ts';
 import { pageReq } from '../../helpers.ts';
+import { withVariant } from './variant.ts';
 
 const req = pageReq;
 type Act = { type: string; params?: Record<string, unknown> };
@@ -18,11 +19,11 @@ const view = { canTake: () => true, shared: <T>(): T => { throw new Error('no sh
 
 describe('PASID driver: stop, drain, flush, detach, rebind', () => {
   const driver = (bug: string | null = null, handler: 'sva' | 'iommufd' = 'sva') =>
-    initialTransition(pasidDriverMachine, { id: 'drv.dev0', dev: 'dev0', pasid: 1, handler, iommu: 'iommu', faultParam: 'iopf.dev0', wq: 'wq', iommufd: 'iommufd', rebinds: 1, bug })[0];
+    initialTransition(withVariant(pasidDriverMachine, bug), { id: 'drv.dev0', dev: 'dev0', pasid: 1, handler, iommu: 'iommu', faultParam: 'iopf.dev0', wq: 'wq', iommufd: 'iommufd', rebinds: 1 })[0];
   const walk = (s: ReturnType<typeof driver>, events: string[]) => {
     const out: string[] = [];
     for (const type of events) {
-      const [n, acts] = transition(pasidDriverMachine, s, { type } as never);
+      const [n, acts] = transition(s.machine, s, { type } as never);
       s = n;
       out.push(...sends(acts).map((x) => `${x.to}:${x.type}`));
     }
@@ -95,10 +96,12 @@ describe('device PASID stop', () => {
 });
 
 describe('iommu page-request thread', () => {
-  const iommu = (bug: string | null = null, depth = 4) => initialTransition(iommuMachine, { id: 'iommu', depth, faultParams: { dev0: 'iopf.dev0' }, drivers: { dev0: 'drv.dev0' }, bug })[0];
+  const iommu = (bug: string | null = null, depth = 4) =>
+    initialTransition(withVariant(iommuMachine, bug), { id: 'iommu', depth, faultParams: { dev0: 'iopf.dev0' }, drivers: { dev0: 'drv.dev0' } })[0];
   const service = (r: PageRequest, bug: string | null = null) => {
-    const [s1] = transition(iommuMachine, iommu(bug), { type: 'PAGE_REQ', req: r });
-    return transition(iommuMachine, s1, { type: 'PRQ_SERVICE' })[1];
+    const s0 = iommu(bug);
+    const [s1] = transition(s0.machine, s0, { type: 'PAGE_REQ', req: r });
+    return transition(s0.machine, s1, { type: 'PRQ_SERVICE' })[1];
   };
 
   it('drops a Stop Marker, and reports it only in the stop-marker-answered variant', () => {
@@ -134,7 +137,7 @@ describe('iommu page-request thread', () => {
 
 describe('fault parameter: handles, fence, deferred=false', () => {
   const fp = (deferred = true, handler: 'sva' | 'iommufd' = 'sva') =>
-    initialTransition(faultParamMachine, { id: 'iopf.dev0', dev: 'dev0', iommu: 'iommu', wq: 'wq', iommufd: 'iommufd', handles: { 1: { gen: 0, handler } }, grouping: 'list', deferred, bug: null })[0];
+    initialTransition(faultParamMachine, { id: 'iopf.dev0', dev: 'dev0', iommu: 'iommu', wq: 'wq', iommufd: 'iommufd', handles: { 1: { gen: 0, handler } }, grouping: 'list', deferred })[0];
 
   it('sends the drain fence down the handler queue, behind the queued works', () => {
     expect(sends(transition(faultParamMachine, fp(), { type: 'DRAIN_FENCE', pasid: 1, driver: 'drv.dev0' })[1])).toEqual([{ to: 'wq', type: 'FENCE', payload: { driver: 'drv.dev0' } }]);
@@ -183,7 +186,8 @@ describe('workqueue flush', () => {
 
 describe('iommufd fault object', () => {
   const group = (n: number, dev = 'dev0'): IopfGroup => ({ gid: `group:${dev}#${n}`, dev, faults: [req(n, 1, true, { dev })], abort: false });
-  const fault = (bug: string | null = null) => initialTransition(iommufdFaultMachine, { id: 'iommufd', vmm: 'vmm', faultParams: { dev0: 'iopf.dev0', dev1: 'iopf.dev1' }, bug })[0];
+  const fault = (bug: string | null = null) =>
+    initialTransition(withVariant(iommufdFaultMachine, bug), { id: 'iommufd', vmm: 'vmm', faultParams: { dev0: 'iopf.dev0', dev1: 'iopf.dev1' } })[0];
 
   it('delivers, reads with a cookie (mutex held across the copy), answers by cookie and rejects unknown ones', () => {
     let s = fault();
@@ -200,6 +204,16 @@ describe('iommufd fault object', () => {
     [s, acts] = transition(iommufdFaultMachine, s, { type: 'WRITE', cookie: 1, code: 'SUCCESS' });
     expect(sends(acts)).toEqual([{ to: 'iopf.dev0', type: 'GROUP_DONE', payload: { group: group(0), status: 'SUCCESS' } }]);
     expect(s.context.response).toEqual({});
+  });
+
+  it('the iommufd-deliver-under-mutex variant delivers under fault->mutex, so a read() in its copy holds the handler up', () => {
+    const holding = (held: string[]) => ({ ...view, canTake: (l: string) => !held.includes(l) });
+    const deliver = { type: 'DELIVER', group: group(0) } as never;
+    expect(iommufdFaultKind.accepts!(fault(), deliver, holding(['fault->mutex']))).toBe(true);
+    const s = fault('iommufd-deliver-under-mutex');
+    expect(iommufdFaultKind.accepts!(s, deliver, holding(['fault->mutex']))).toBe(false);
+    const [, acts] = transition(s.machine, s, deliver);
+    expect((acts as Act[]).filter((a) => a.type === 'lock').map((a) => a.params?.lock)).toEqual(['fault->mutex']);
   });
 
   it('puts a group back at the head when copy_to_user faults', () => {
@@ -223,7 +237,8 @@ describe('iommufd fault object', () => {
     const holds = observed(acts, 'destroy')[0]?.holds as string[];
     const released = observed(acts, 'release').map((o) => o?.obj);
     expect(holds.every((h) => released.includes(h))).toBe(true);
-    const [, leaky] = transition(iommufdFaultMachine, fault('iommufd-destroy-skips-response'), { type: 'DESTROY' });
+    const skips = fault('iommufd-destroy-skips-response');
+    const [, leaky] = transition(skips.machine, skips, { type: 'DESTROY' });
     expect(observed(leaky, 'release').map((o) => o?.obj)).not.toContain('fault->response (xarray)');
   });
 });

@@ -33,4 +33,20 @@ describe('IOPF bug variants', () => {
       for (const m of b.caughtBy) expect(monitors).toContain(m);
     }
   });
+
+  it('every variant substitutes guards or actions the machines of the scenario have, and nothing else', () => {
+    const data = { int: () => 0, chance: () => false, fault: () => false };
+    const kinds = new Map(iopfScenario.build(iopfDefaults(), null, data).actors.map((a) => [a.kind.kind, a.kind]));
+    for (const b of iopfScenario.bugs) {
+      const provide = Object.entries(b.provide ?? {});
+      expect(provide.length, `${b.name} substitutes nothing`).toBeGreaterThan(0);
+      for (const [kind, sub] of provide) {
+        const machine = kinds.get(kind)?.machine;
+        expect(machine, `${b.name}: no actor kind ${kind}`).toBeDefined();
+        const { guards = {}, actions = {} } = sub as { guards?: object; actions?: object };
+        for (const g of Object.keys(guards)) expect(Object.keys(machine!.implementations.guards), `${b.name}: ${kind} has no guard ${g}`).toContain(g);
+        for (const a of Object.keys(actions)) expect(Object.keys(machine!.implementations.actions), `${b.name}: ${kind} has no action ${a}`).toContain(a);
+      }
+    }
+  });
 });

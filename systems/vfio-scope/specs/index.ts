@@ -1,0 +1,11 @@
+export { bitmapLifetime } from './bitmapLifetime.ts';
+export { detachPopulatesFull } from './detachPopulatesFull.ts';
+export { dmaRwExact } from './dmaRwExact.ts';
+export { fieldsUnderLock } from './fieldsUnderLock.ts';
+export { groupRefBalance } from './groupRefBalance.ts';
+export { ledgerStep, newLedger, noLostDirty } from './noLostDirty.ts';
+export { pinBalance } from './pinBalance.ts';
+export { scopeCounterExact } from './scopeCounterExact.ts';
+export { scopeMonotone } from './scopeMonotone.ts';
+export { singleton } from './singleton.ts';
+export { threadsFinish } from './threadsFinish.ts';
