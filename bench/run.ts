@@ -96,3 +96,9 @@ const child = execFileSync(process.execPath, ['--import', 'tsx', fileURLToPath(n
 const defaults = JSON.parse(child.trim().split('\n').at(-1)!) as WorkersFigure;
 printWorkers('workers: the same in a child process with V8 default flags', defaults);
 console.log(JSON.stringify({ node: process.version, v8Flags: flags, bench: rows, modes, workers: figure, workersV8Defaults: defaults }));
+
+// Exploration power: DFS beside SPIN, and runs to each variant per strategy (bench/explore.ts).
+if (process.env.BENCH_TABLE !== '0') {
+  const { benchExplore } = await import('./explore.ts');
+  benchExplore();
+}

@@ -25,10 +25,16 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .command('explore')
     .description('run many schedules; stop at the first violation and write a repro file')
     .argument('[scenario]', 'scenario name (see `pagerace list`) or the path of your own scenario module (./my-scenario.ts); optional with --workload or --resume')
-    .option('--runs <n>', 'number of runs', '1000')
+    .option('--runs <n>', 'number of runs (default 1000; dfs: workloads to search, default 1; --fail-nth: schedules to sweep, default 1)')
     .option('--seed <s>', 'exploration seed', '1')
-    .addOption(new Option('--strategy <name>', 'scheduling strategy: random or pct').default('random'))
+    .addOption(new Option('--strategy <name>', 'random, pct, delay (delay bounding) or dfs (exhaustive search)').default('random'))
     .option('--depth <d>', 'PCT depth d', '3')
+    .option('--delays <k>', 'delay bounding: deviations from the default order per run', '2')
+    .option('--max-states <n>', 'dfs: stop after this many distinct states (then not exhausted)')
+    .option('--branch-workload', "dfs: branch on the workload's draws too (default: the workload of each run seed)")
+    .option('--fail-nth', 'sweep fault injection: fail the 1st, 2nd, ... fault draw of each schedule')
+    .option('--until-coverage <n>', 'stop when no new (machine, state, event) triple was seen for n runs')
+    .option('--shard <I/N>', 'run shard I (from 0) of N: a disjoint part of the runs (dfs: of the subtrees); combine with pagerace merge')
     .option('--bug <name>', 'switch on a historical bug variant')
     .option('--set <key=value>', 'set a scenario parameter (repeatable)', collect, [])
     .option('--max-steps <k>', 'step bound per run', '20000')
@@ -42,6 +48,13 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--workers <n>', 'worker threads running runs in parallel (same results as 1)', '1')
     .option('--json', 'print one JSON object on stdout')
     .action(async (scenario, o, cmd) => setExit(await (await import('./commands/explore.ts')).exploreCommand(scenario, o, cmd)));
+
+  program
+    .command('merge')
+    .description("combine shards' explore --json outputs into the unsharded exploration's digest, coverage and first violation")
+    .argument('<files...>', 'the shards\' --json outputs (every shard of one exploration)')
+    .option('--json', 'print one JSON object on stdout')
+    .action(async (files, o) => setExit(await (await import('./commands/merge.ts')).mergeCommand(files, o)));
 
   program
     .command('replay')

@@ -6,6 +6,7 @@
  * as errored with its seed, step and schedule, and the exploration goes on.
  */
 import { createHash } from 'node:crypto';
+import { Coverage, type CoverageReport, mergeCoverage } from './coverage.ts';
 import type { ExecRuntime } from './model/executor.ts';
 import type { Params, Scenario } from './model/scenario.ts';
 import { replayable } from './modes.ts';
@@ -36,6 +37,20 @@ export interface ExploreOptions {
   replayable?: boolean;
   /** A fixed workload for every run (`--workload`); absent: each run draws its own. */
   workload?: unknown;
+  /** Delay bounding: deviations from the default order per run (K). */
+  delays?: number;
+  /** Collect coverage of the machines (ExploreResult.coverage). */
+  coverage?: boolean;
+  /** Stop when no new (machine, state, event) triple was seen for this many runs (implies coverage). */
+  untilCoverage?: number;
+  /** dfs: stop after this many distinct states (the space is then not exhausted). */
+  maxStates?: number;
+  /** dfs: branch on the workload's draws too (default: the workload comes from the run seed). */
+  branchWorkload?: boolean;
+  /** Shrink the first violation (default true; benchmarks counting runs to a bug turn it off). */
+  shrink?: boolean;
+  /** This shard of the exploration (index from 0): a contiguous part of the runs (sampling) or of the subtrees (dfs). */
+  shard?: { index: number; count: number };
 }
 
 /** A run that threw instead of finishing: its index, run seed, the step and the error's first line. */
@@ -76,6 +91,45 @@ export interface ExploreResult {
   /** Runs that threw, in run order (not counted in `runs`). */
   errored: ErroredRun[];
   mode: string;
+  /** Machine coverage (with `coverage` or `untilCoverage`). */
+  coverage?: CoverageReport;
+  /** Sharded: which part this is, and every run's trace hash in run order (what merging needs for the digest). */
+  shard?: { index: number; count: number; from: number; to: number };
+  traceHashes?: string[];
+  /** dfs: what the search covered. */
+  search?: SearchSummary;
+  /** dfs sharded: the visited states' hashes (sorted), which merge by union into the digest. */
+  stateHashes?: string[];
+  /** --until-coverage stopped the exploration (no new triple for that many runs). */
+  coverageSaturated?: boolean;
+}
+
+/** What an exhaustive search reports. */
+export interface SearchSummary {
+  /** Distinct states visited (world and monitor state, by hash). */
+  states: number;
+  /** Steps executed. */
+  transitions: number;
+  /** Executions (root-to-leaf paths). */
+  executions: number;
+  /** Deepest step reached. */
+  maxDepth: number;
+  /** Every execution ended at quiescence or at a state explored elsewhere: nothing was cut by a bound. */
+  exhausted: boolean;
+  /** Executions ended at a state already explored, or with every enabled step asleep. */
+  revisits: number;
+  sleepBlocked: number;
+  /** Executions cut by --max-steps; the state budget (--max-states) was hit. */
+  bounded: number;
+  budgetHit: boolean;
+  /** How executions got back to where they departed: restoring saved states, or re-executing from the root. */
+  restore: 'snapshot' | 'replay';
+  /** The monitors' state is part of the state hash. */
+  monitorsHashed: boolean;
+  /** Workloads searched (one per run seed). */
+  workloads: number;
+  /** Subtrees left to other shards. */
+  otherShards: number;
 }
 
 /** The runs [from, to) of an exploration: the unit a worker executes. */
@@ -97,22 +151,41 @@ export interface RangeResult {
   errored: ErroredRun[];
   /** The first run index this range did not execute (== to when it ran them all). */
   next: number;
+  /** Coverage of the runs in this range (and, cumulatively, of the ranges before it in one drive). */
+  coverage?: CoverageReport;
+  /** --until-coverage stopped this range. */
+  saturated?: boolean;
 }
 
 export function emptyRange(next: number): RangeResult {
   return { runs: 0, steps: 0, traceHashes: [], metrics: {}, maxThreads: 0, maxRunSteps: 0, failing: null, errored: [], next };
 }
 
-/** The exploration's strategy object (one per exploration, or per worker thread). */
-export function strategyFor(o: ExploreOptions): Strategy {
-  return makeStrategy(o.strategy, { depth: o.depth, steps: o.scenario.stepEstimate(o.params) });
+/** The runs this exploration (or its shard) executes: the shard's contiguous share of [0, runs). */
+export function runRange(o: Pick<ExploreOptions, 'runs' | 'shard'>): RunRange {
+  if (!o.shard) return { from: 0, to: o.runs };
+  const at = (i: number) => Math.floor((i * o.runs) / o.shard!.count);
+  return { from: at(o.shard.index), to: at(o.shard.index + 1) };
 }
 
-export function exploreRange(o: ExploreOptions, range: RunRange, strategy: Strategy = strategyFor(o)): RangeResult {
+/** The coverage collector an exploration needs, if any (one per exploration or worker drive). */
+export function coverageFor(o: ExploreOptions): Coverage | undefined {
+  return o.coverage || o.untilCoverage ? new Coverage() : undefined;
+}
+
+/** The exploration's strategy object (one per exploration, or per worker thread). */
+export function strategyFor(o: ExploreOptions): Strategy {
+  return makeStrategy(o.strategy, { depth: o.depth, steps: o.scenario.stepEstimate(o.params), delays: o.delays });
+}
+
+export function exploreRange(o: ExploreOptions, range: RunRange, strategy: Strategy = strategyFor(o), cov: Coverage | undefined = coverageFor(o)): RangeResult {
   const out = emptyRange(range.to);
+  const covHooks = cov ? { onStart: (w: import('./world.ts').World) => cov.addWorld(w), onStep: (rec: import('./model/monitor.ts').StepRecord) => cov.onStep(rec) } : {};
   for (let i = range.from; i < range.to; i++) {
     const seed = runSeed(o.seed, i);
-    const r = runOnce({ scenario: o.scenario, params: o.params, bug: o.bug, seed, run: i, strategy, maxSteps: o.maxSteps, runtime: o.runtime, workload: o.workload });
+    const seen = cov?.newTriples ?? 0;
+    const r = runOnce({ scenario: o.scenario, params: o.params, bug: o.bug, seed, run: i, strategy, maxSteps: o.maxSteps, runtime: o.runtime, workload: o.workload, ...covHooks });
+    if (cov) cov.quietRuns = cov.newTriples > seen ? 0 : cov.quietRuns + 1;
     if (r.error) {
       out.errored.push({ run: i, seed, step: r.error.step, error: r.error.message, schedule: r.schedule });
       // A dead thread: stop here so the caller can heal the runtime before going on.
@@ -138,7 +211,13 @@ export function exploreRange(o: ExploreOptions, range: RunRange, strategy: Strat
       out.next = i + 1;
       break;
     }
+    if (cov && o.untilCoverage && cov.quietRuns >= o.untilCoverage) {
+      out.saturated = true;
+      out.next = i + 1;
+      break;
+    }
   }
+  if (cov) out.coverage = cov.report();
   return out;
 }
 
@@ -157,17 +236,22 @@ export function concatRanges(parts: RangeResult[], next?: number): RangeResult {
     out.maxRunSteps = Math.max(out.maxRunSteps, r.maxRunSteps);
     out.errored.push(...r.errored);
     out.next = r.next;
+    if (r.coverage) out.coverage = out.coverage ? mergeCoverage([out.coverage, r.coverage]) : r.coverage;
+    if (r.saturated) {
+      out.saturated = true;
+      break;
+    }
     if (r.failing) {
       out.failing = r.failing;
       break;
     }
   }
-  if (next !== undefined && !out.failing) out.next = next;
+  if (next !== undefined && !out.failing && !out.saturated) out.next = next;
   return out;
 }
 
 export function explore(o: ExploreOptions): ExploreResult {
-  return finishExplore(o, [exploreRange(o, { from: 0, to: o.runs })]);
+  return finishExplore(o, [exploreRange(o, runRange(o))]);
 }
 
 /** Combine range results (in run order) into the exploration's result, shrinking the first failure. */
@@ -179,28 +263,8 @@ export function finishExplore(o: ExploreOptions, ranges: RangeResult[]): Explore
   metrics.meanSteps = all.runs ? Math.round((all.steps / all.runs) * 10) / 10 : 0;
   Object.assign(metrics, o.scenario.derive?.(metrics) ?? {});
   if (o.strategy === 'pct') metrics.pctBound = pctBound(Math.max(1, all.maxThreads), Math.max(1, all.maxRunSteps), o.depth);
-  let firstViolation: FoundViolation | null = null;
   const failing = all.failing;
-  if (failing) {
-    const v = failing.result.violation!;
-    const t = { scenario: o.scenario, params: o.params, bug: o.bug, maxSteps: o.maxSteps, workload: o.workload };
-    // Shrinking replays inline: a replayable mode's trace is inline's, so the shrunk schedule holds
-    // for both. A run whose threads raced freely cannot be replayed: keep it as found.
-    const s = !(o.replayable ?? replayable(o.scenario, o.mode ?? 'inline')) ? { schedule: failing.result.schedule, result: failing.result, attempts: 0 } : shrink(t, failing.result.schedule, v.monitor);
-    const sv = s.result.violation!;
-    firstViolation = {
-      run: failing.run,
-      runSeed: failing.result.schedule.seed,
-      monitor: sv.monitor,
-      message: sv.message,
-      actors: sv.actors,
-      messages: sv.messages,
-      step: sv.step,
-      foundSteps: failing.result.steps,
-      schedule: s.schedule,
-      shrinkAttempts: s.attempts,
-    };
-  }
+  const firstViolation = failing ? shrunkViolation(o, failing) : null;
   return {
     runs: all.runs,
     steps: all.steps,
@@ -212,6 +276,31 @@ export function finishExplore(o: ExploreOptions, ranges: RangeResult[]): Explore
     maxRunSteps: all.maxRunSteps,
     errored: all.errored,
     mode: o.mode ?? 'inline',
+    ...(all.coverage ? { coverage: all.coverage } : {}),
+    ...(all.saturated ? { coverageSaturated: true } : {}),
+    ...(o.shard ? { shard: { ...o.shard, ...runRange(o) }, traceHashes: all.traceHashes } : {}),
+  };
+}
+
+/** A failing run shrunk (when its mode replays step for step) into what the result reports. */
+export function shrunkViolation(o: ExploreOptions, failing: { run: number; result: RunResult }): FoundViolation {
+  const v = failing.result.violation!;
+  const t = { scenario: o.scenario, params: o.params, bug: o.bug, maxSteps: o.maxSteps, workload: o.workload };
+  // Shrinking replays inline: a replayable mode's trace is inline's, so the shrunk schedule holds
+  // for both. A run whose threads raced freely cannot be replayed: keep it as found.
+  const s = o.shrink === false || !(o.replayable ?? replayable(o.scenario, o.mode ?? 'inline')) ? { schedule: failing.result.schedule, result: failing.result, attempts: 0 } : shrink(t, failing.result.schedule, v.monitor);
+  const sv = s.result.violation!;
+  return {
+    run: failing.run,
+    runSeed: failing.result.schedule.seed,
+    monitor: sv.monitor,
+    message: sv.message,
+    actors: sv.actors,
+    messages: sv.messages,
+    step: sv.step,
+    foundSteps: failing.result.steps,
+    schedule: s.schedule,
+    shrinkAttempts: s.attempts,
   };
 }
 
@@ -220,7 +309,7 @@ function mergeMetric(into: Record<string, number>, k: string, v: number): void {
   into[k] = k.startsWith('max') ? Math.max(into[k] ?? 0, v) : (into[k] ?? 0) + v;
 }
 
-function addMetrics(into: Record<string, number>, r: RunResult): void {
+export function addMetrics(into: Record<string, number>, r: RunResult): void {
   for (const [k, v] of Object.entries(r.metrics)) mergeMetric(into, k, v);
   if (r.quiescent) into.quiescentRuns = (into.quiescentRuns ?? 0) + 1;
   else if (!r.violation) into.boundedRuns = (into.boundedRuns ?? 0) + 1;

@@ -51,6 +51,8 @@ interface Member {
   /** The kind's machine, with the variant's substitutions. */
   machine: AnyStateMachine;
   snap: AnyMachineSnapshot;
+  /** The member's part of the world hash, kept until its snapshot changes (a step or a restore). */
+  canon?: string;
 }
 
 /** An effect as a transition returns it. */
@@ -246,6 +248,7 @@ export class World {
       recEvent = event;
     }
     m.snap = this.advance(m, event);
+    m.canon = undefined;
     this.clock.tick();
     const rec: StepRecord = {
       i: index,
@@ -362,7 +365,10 @@ export class World {
   }
 
   restore(s: WorldSnapshot): void {
-    this.members.forEach((m, i) => (m.snap = s.members[i]));
+    this.members.forEach((m, i) => {
+      m.snap = s.members[i];
+      m.canon = undefined;
+    });
     this.bus.restore(s.bus);
     this.locks.restore(s.locks);
     this.clock.restore(s.clock);
@@ -378,9 +384,15 @@ export class World {
    * independent steps hash equal.
    */
   hash(): string {
-    const actors = this.members.map((m) => [m.id, m.kind.canonical ? m.kind.canonical(m.snap) : [m.snap.value, m.snap.context]]);
+    // The bytes of JSON.stringify([actors, bus, locks, clock, shared]) with actors as [id, canonical]
+    // pairs; each actor's part is kept until its snapshot changes (most steps change one actor).
+    let actors = '';
+    for (const m of this.members) {
+      m.canon ??= JSON.stringify([m.id, m.kind.canonical ? m.kind.canonical(m.snap) : [m.snap.value, m.snap.context]]);
+      actors += actors ? `,${m.canon}` : m.canon;
+    }
     const shared = this.shared.map((s) => [s.name, s.canonical ? s.canonical() : s.snapshot()]);
-    const text = JSON.stringify([actors, this.bus.canonical(), this.locks.canonical(), this.clock.canonical(), shared]);
+    const text = `[[${actors}],${JSON.stringify([this.bus.canonical(), this.locks.canonical(), this.clock.canonical(), shared]).slice(1)}`;
     return createHash('sha256').update(text).digest('hex');
   }
 

@@ -132,6 +132,9 @@ export async function explore(options: ExploreOptions): Promise<ExploreReport> {
     maxSteps: count('maxSteps', o.maxSteps ?? 20000, 1),
     mode,
     ...(workload !== undefined ? { workload, workloadFile } : {}),
+    // As the CLI: delay bounding's default bound, and the machines' coverage in the report.
+    delays: 2,
+    coverage: true,
   };
   const total = spec.runs;
   const progress = o.onProgress ? { update: (c: ProgressCounts) => o.onProgress!({ ...c, total }), done() {} } : undefined;

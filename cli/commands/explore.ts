@@ -20,7 +20,8 @@ import { fail, parseCount, parseSeed } from '../usage.ts';
 import { checkFixedWorkload, fixWorkload, readWorkloadFile } from '../workload.ts';
 
 export interface ExploreFlags {
-  runs: string;
+  /** Default: 1000 runs; 1 workload for dfs and 1 schedule for --fail-nth. */
+  runs?: string;
   seed: string;
   strategy: string;
   depth: string;
@@ -36,12 +37,18 @@ export interface ExploreFlags {
   resume?: string;
   quiet?: boolean;
   json?: boolean;
+  delays?: string;
+  maxStates?: string;
+  branchWorkload?: boolean;
+  shard?: string;
+  failNth?: boolean;
+  untilCoverage?: string;
 }
 
 export const MAX_WORKERS = 64;
 
 /** Flags that define the exploration: a resumed one takes them from its checkpoint. */
-const DEFINING = ['runs', 'seed', 'strategy', 'depth', 'bug', 'set', 'maxSteps', 'mode', 'workload'] as const;
+const DEFINING = ['runs', 'seed', 'strategy', 'depth', 'bug', 'set', 'maxSteps', 'mode', 'workload', 'delays', 'maxStates', 'branchWorkload', 'shard', 'failNth', 'untilCoverage'] as const;
 
 /** Wall-clock interval between checkpoints (saving never changes a result). */
 export const CHECKPOINT_EVERY_MS = 5000;
@@ -81,18 +88,46 @@ export async function exploreCommand(scenarioArg: string | undefined, f: Explore
     if (!(STRATEGY_NAMES as readonly string[]).includes(f.strategy)) fail(`--strategy must be one of ${STRATEGY_NAMES.join(', ')}, got "${f.strategy}"`);
     const modes = modeNames(scenario);
     if (!modes.includes(f.mode)) fail(`--mode must be one of ${modes.join(', ')} for scenario ${scenario.name}, got "${f.mode}"`);
+    const strategy = f.strategy;
+    const mode = f.mode;
+    const delays = parseCount('--delays', f.delays ?? '2');
+    const maxStates = f.maxStates === undefined ? undefined : parseCount('--max-states', f.maxStates, 1);
+    const untilCoverage = f.untilCoverage === undefined ? undefined : parseCount('--until-coverage', f.untilCoverage, 1);
+    const shard = f.shard === undefined ? undefined : parseShard(f.shard);
+    if (strategy === 'dfs') {
+      if (mode !== 'inline') fail(`--strategy dfs runs inline only (it saves and restores the world), got --mode ${mode}`);
+      if (workers !== 1) fail('--strategy dfs runs in one thread: give --workers 1 (or shard it: --shard I/N)');
+      if (f.failNth) fail('--fail-nth sweeps the schedules of a sampling strategy (random, pct, delay), not dfs');
+      if (untilCoverage !== undefined) fail('--until-coverage stops sampling runs; dfs stops when its space is exhausted');
+      if (wl && f.branchWorkload) fail('--branch-workload branches on drawn workloads; --workload fixes it: give one of them');
+    } else {
+      if (maxStates !== undefined) fail('--max-states bounds --strategy dfs only');
+      if (f.branchWorkload) fail('--branch-workload applies to --strategy dfs only');
+    }
+    if (f.failNth && untilCoverage !== undefined) fail('--until-coverage does not combine with --fail-nth');
+    if (untilCoverage !== undefined && workers !== 1) fail('--until-coverage needs the runs in order: give --workers 1');
+    // Checkpoints cover sampling explorations over all their runs.
+    const oneGo = strategy === 'dfs' ? '--strategy dfs' : f.failNth ? '--fail-nth' : shard ? '--shard' : null;
+    if (oneGo && f.checkpoint) fail(`--checkpoint saves sampling explorations (random, pct, delay) without --shard; ${oneGo} runs in one go`);
     spec = {
       scenario: scenario.name,
       ...(ref.module ? { module: ref.module } : {}),
       params,
       bug,
-      runs: parseCount('--runs', f.runs),
+      runs: parseCount('--runs', f.runs ?? (strategy === 'dfs' || f.failNth ? '1' : '1000')),
       seed: parseSeed(f.seed),
-      strategy: f.strategy,
+      strategy,
       depth: parseCount('--depth', f.depth, 1),
       maxSteps: parseCount('--max-steps', f.maxSteps, 1),
-      mode: f.mode,
+      mode,
       ...(wl ? { workload, workloadFile: wl.path } : {}),
+      delays,
+      coverage: true,
+      ...(untilCoverage !== undefined ? { untilCoverage } : {}),
+      ...(maxStates !== undefined ? { maxStates } : {}),
+      ...(f.branchWorkload ? { branchWorkload: true } : {}),
+      ...(shard ? { shard } : {}),
+      ...(f.failNth ? { failNth: true } : {}),
     };
   }
 
@@ -142,10 +177,26 @@ function checkSpec(scenario: Scenario, spec: ExplorationSpec, file: string): voi
   if (!modeNames(scenario).includes(spec.mode)) fail(`${file}: mode "${spec.mode}" is not a mode of scenario ${scenario.name}`);
   findBug(scenario, spec.bug ?? undefined);
   spec.params = checkParams(scenario, spec.params, `${file}: exploration.params`);
+  if (spec.strategy === 'dfs' || spec.failNth !== undefined || spec.shard !== undefined || spec.maxStates !== undefined || spec.branchWorkload !== undefined) {
+    fail(`${file}: a checkpoint holds a sampling exploration (random, pct, delay) without --shard or --fail-nth`);
+  }
+  const count = (v: unknown, min: number) => v === undefined || (Number.isSafeInteger(v) && (v as number) >= min);
+  if (!count(spec.delays, 0)) fail(`${file}: field "exploration.delays" must be a whole number (or absent)`);
+  if (!count(spec.untilCoverage, 1)) fail(`${file}: field "exploration.untilCoverage" must be a whole number >= 1 (or absent)`);
+  if (spec.coverage !== undefined && typeof spec.coverage !== 'boolean') fail(`${file}: field "exploration.coverage" must be true or false (or absent)`);
 }
 
 function flagName(k: string): string {
   return k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+/** `I/N`: shard I (from 0) of N. */
+export function parseShard(raw: string): { index: number; count: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(raw.trim());
+  const index = m ? Number(m[1]) : NaN;
+  const count = m ? Number(m[2]) : NaN;
+  if (!m || !(count >= 1) || !(index < count) || count > 1_000_000) fail(`--shard must be I/N with 0 <= I < N (e.g. 0/4), got "${raw}"`);
+  return { index, count };
 }
 
 function parseWorkers(raw: string): number {

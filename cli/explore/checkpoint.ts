@@ -32,6 +32,19 @@ export interface ExplorationSpec {
   workload?: unknown;
   /** The workload file it came from (for the summary and the repro's name). */
   workloadFile?: string;
+  /** Delay bounding's deviations per run (strategy delay). */
+  delays?: number;
+  /** Collect coverage of the machines. */
+  coverage?: boolean;
+  /** Stop when no new (machine, state, event) triple was seen for this many runs. */
+  untilCoverage?: number;
+  /** dfs: the state bound, and whether it branches on the workload's draws. */
+  maxStates?: number;
+  branchWorkload?: boolean;
+  /** This shard of the runs (no checkpoint then). */
+  shard?: { index: number; count: number };
+  /** Sweep fault injection instead of sampling (no checkpoint then). */
+  failNth?: boolean;
 }
 
 export interface Checkpoint {

@@ -60,7 +60,15 @@ export async function runJob(j: JobInput): Promise<JobOutcome> {
     mode: spec.mode,
     replayable: replayable(scenario, spec.mode),
     ...(spec.workload !== undefined ? { workload: spec.workload } : {}),
+    ...(spec.delays !== undefined ? { delays: spec.delays } : {}),
+    ...(spec.coverage ? { coverage: true } : {}),
+    ...(spec.untilCoverage !== undefined ? { untilCoverage: spec.untilCoverage } : {}),
+    ...(spec.maxStates !== undefined ? { maxStates: spec.maxStates } : {}),
+    ...(spec.branchWorkload ? { branchWorkload: true } : {}),
+    ...(spec.shard ? { shard: spec.shard } : {}),
   };
+  // A fail-nth sweep's repros say so in their strategy (and file name).
+  const label = spec.failNth ? `${spec.strategy}-fail-nth` : spec.strategy;
   let checkpointFailed = false;
   const checkpoint = j.checkpoint
     ? {
@@ -75,10 +83,10 @@ export async function runJob(j: JobInput): Promise<JobOutcome> {
         },
       }
     : undefined;
-  const { result, interrupted, seconds } = await runExploration(o, j.workers, { signal: j.signal, progress: j.progress, resume: j.resume, module: spec.module, checkpoint });
+  const { result, interrupted, seconds } = await runExploration(o, j.workers, { signal: j.signal, progress: j.progress, resume: j.resume, module: spec.module, checkpoint, failNth: spec.failNth });
   const info: SummaryInfo = {
     scenario: scenario.name,
-    strategy: spec.strategy,
+    strategy: label,
     seed: spec.seed,
     bug: spec.bug,
     mode: spec.mode,
@@ -101,7 +109,7 @@ export async function runJob(j: JobInput): Promise<JobOutcome> {
     scenario: scenario.name,
     parameters: spec.params,
     bug: spec.bug,
-    strategy: spec.strategy,
+    strategy: label,
     depth: spec.depth,
     seed: spec.seed,
     maxSteps: spec.maxSteps,
@@ -112,7 +120,7 @@ export async function runJob(j: JobInput): Promise<JobOutcome> {
   const name = (run: number, tail = '') =>
     j.repro && !tail
       ? j.repro
-      : join(j.out ?? dirname(j.repro!), `${scenario.name}-${spec.bug ?? 'fixed'}${tag}-${spec.strategy}${spec.mode === 'inline' ? '' : `-${spec.mode}`}-s${spec.seed}-r${run}${tail}.json`);
+      : join(j.out ?? dirname(j.repro!), `${scenario.name}-${spec.bug ?? 'fixed'}${tag}-${label}${spec.mode === 'inline' ? '' : `-${spec.mode}`}-s${spec.seed}-r${run}${tail}.json`);
   let code = '';
   const write = (path: string, repro: Repro): boolean => {
     try {

@@ -6,7 +6,9 @@
  * the CLI) stops after the runs in progress; the results so far are the result.
  * Wall-clock time is measured here, outside the runs: it never enters a trace or the digest.
  */
-import { type ExploreOptions, type ExploreResult, type RangeResult, concatRanges, emptyRange, finishExplore } from '../../core/explore.ts';
+import { exploreDfs } from '../../core/exhaustive.ts';
+import { type ExploreOptions, type ExploreResult, type RangeResult, concatRanges, emptyRange, finishExplore, runRange } from '../../core/explore.ts';
+import { sweepFailNth } from '../../core/failNth.ts';
 import { driveRange } from '../../workers/explore/drive.ts';
 import { exploreParallel } from '../../workers/explore/parallel.ts';
 import { createRuntime } from '../../core/modes.ts';
@@ -29,12 +31,22 @@ export interface RunHooks {
   module?: string;
   /** Called with the runs done so far (in run order, from run 0) every `every` ms of wall clock, and at the end. */
   checkpoint?: { every: number; save(done: RangeResult): void };
+  /** Sweep fault injection (--fail-nth) instead of sampling runs. */
+  failNth?: boolean;
 }
 
 export async function runExploration(o: ExploreOptions, workers: number, hooks: RunHooks = {}): Promise<ExplorationOutcome> {
   const started = process.hrtime.bigint();
-  const before = hooks.resume ?? emptyRange(0);
-  const from = before.next;
+  // The exhaustive search and the fail-nth sweep run in this thread, inline, start to end
+  // (no progress or checkpoints: the command refuses --checkpoint and --resume with them).
+  if (o.strategy === 'dfs' || hooks.failNth) {
+    const result = o.strategy === 'dfs' ? exploreDfs(o) : sweepFailNth(o);
+    return { result, interrupted: false, seconds: Number(process.hrtime.bigint() - started) / 1e9, done: emptyRange(0) };
+  }
+  // This shard's runs (all of them without --shard); a resumed exploration goes on from its checkpoint.
+  const range = runRange(o);
+  const before = hooks.resume ?? emptyRange(range.from);
+  const from = Math.max(range.from, before.next);
   const aborted = () => Boolean(hooks.signal?.aborted);
   const progress = hooks.progress;
   let saved = performance.now();
@@ -49,7 +61,7 @@ export async function runExploration(o: ExploreOptions, workers: number, hooks: 
 
   let result: ExploreResult;
   let done: RangeResult;
-  if (before.failing || from >= o.runs) {
+  if (before.failing || from >= range.to) {
     // Nothing left to run: the checkpoint holds the whole exploration.
     done = before;
     result = finishExplore(o, [before]);
@@ -78,7 +90,7 @@ export async function runExploration(o: ExploreOptions, workers: number, hooks: 
           return !aborted();
         },
       };
-      const r = await driveRange(run, { from, to: o.runs }, {
+      const r = await driveRange(run, { from, to: range.to }, {
         shouldStop: () => aborted(),
         onChunk: (parts, next) => {
           errored = beforeErrored + parts.reduce((n, p) => n + p.errored.length, 0);

@@ -1,6 +1,8 @@
 /** The explore command's output: a human summary on stderr, and with --json one object on stdout. */
 import { relative } from 'node:path';
+import { coverageLines } from '../../core/coverage.ts';
 import type { ExploreResult } from '../../core/explore.ts';
+import type { FailNthSummary } from '../../core/failNth.ts';
 
 export interface SummaryInfo {
   scenario: string;
@@ -28,7 +30,7 @@ export interface SummaryInfo {
 const ERRORED_SHOWN = 10;
 
 /** The result object: what `explore --json` prints and the library's explore() resolves to. */
-export function exploreReport(r: ExploreResult, s: SummaryInfo) {
+export function exploreReport(r: ExploreResult & { failNth?: FailNthSummary }, s: SummaryInfo) {
   const runsPerSecond = s.seconds > 0 ? Math.round(r.runs / s.seconds) : r.runs;
   const v = r.firstViolation;
   const exact = s.replayable ?? s.mode !== 'free';
@@ -49,12 +51,22 @@ export function exploreReport(r: ExploreResult, s: SummaryInfo) {
     interrupted: s.interrupted,
     stepReplayable: exact,
     ...(s.errorReproPath ? { firstError: { ...errorOf(r), repro: s.errorReproPath } } : {}),
+    strategy: s.strategy,
+    seed: s.seed,
+    bug: s.bug,
+    ...(r.search ? { exhausted: r.search.exhausted, states: r.search.states, transitions: r.search.transitions, search: r.search } : {}),
+    ...(r.failNth ? { failNth: r.failNth } : {}),
+    ...(r.coverage ? { coverage: r.coverage } : {}),
+    ...(r.coverageSaturated ? { coverageSaturated: true } : {}),
+    ...(r.shard ? { shard: r.shard } : {}),
+    ...(r.traceHashes ? { traceHashes: r.traceHashes } : {}),
+    ...(r.stateHashes ? { stateHashes: r.stateHashes } : {}),
   };
 }
 
 export type ExploreReport = ReturnType<typeof exploreReport>;
 
-export function printSummary(r: ExploreResult, s: SummaryInfo): void {
+export function printSummary(r: ExploreResult & { failNth?: FailNthSummary }, s: SummaryInfo): void {
   const runsPerSecond = s.seconds > 0 ? Math.round(r.runs / s.seconds) : r.runs;
   const v = r.firstViolation;
   const replayOf = (p: string) => `npx pagerace replay ${relative(process.cwd(), p) || p}`;
@@ -67,6 +79,11 @@ export function printSummary(r: ExploreResult, s: SummaryInfo): void {
     `  digest ${r.digest}`,
     `  metrics ${Object.entries(r.metrics).map(([k, x]) => `${k}=${Number.isInteger(x) ? x : x.toPrecision(3)}`).join(' ')}`,
   ];
+  if (r.search) lines.push(...searchLines(r, s));
+  if (r.failNth) lines.push(...failNthLines(r.failNth));
+  if (r.coverage) lines.push(...coverageLines(r.coverage));
+  if (r.coverageSaturated) lines.push(`  stopped: no new (machine, state, event) triple in the last runs (--until-coverage)`);
+  if (r.shard) lines.push(`  shard ${r.shard.index}/${r.shard.count}${r.search ? '' : ` (runs ${r.shard.from} to ${r.shard.to - 1})`}: combine the shards' --json outputs with pagerace merge`);
   if (!exact) {
     lines.push(`  mode ${s.mode}: real threads without turns; the history is checked after each run; runs are not replayable step for step and the digest varies`);
   }
@@ -86,6 +103,33 @@ export function printSummary(r: ExploreResult, s: SummaryInfo): void {
   }
   if (s.checkpoint && s.interrupted && !v) lines.push(`  checkpoint: ${s.checkpoint}`, `  resume: npx pagerace explore --resume ${s.checkpoint}`);
   process.stderr.write(lines.join('\n') + '\n');
+}
+
+function searchLines(r: ExploreResult, s: SummaryInfo): string[] {
+  const x = r.search!;
+  const why = [
+    x.budgetHit ? 'the state budget (--max-states) was reached' : '',
+    x.bounded ? `${x.bounded} execution(s) were cut by --max-steps` : '',
+    r.firstViolation ? 'it stopped at the violation' : '',
+    r.errored.length ? 'some executions errored' : '',
+  ].filter(Boolean);
+  const lines = [
+    `  search: ${x.states} states, ${x.transitions} transitions, ${x.executions} executions, depth ${x.maxDepth}; ${x.revisits} ended at a state seen before, ${x.sleepBlocked} with every step asleep; ${x.workloads} workload(s); restore by ${x.restore === 'snapshot' ? 'saved states' : 're-execution'}`,
+    x.exhausted ? `  the bounded space was exhausted` : `  not exhausted: ${why.join('; ') || 'interrupted'}`,
+  ];
+  if (!x.monitorsHashed) lines.push('  note: some monitors cannot save their state (not built with stateful()): the state hash leaves monitor state out, so a pruned path could hide a verdict');
+  if (x.exhausted && !r.firstViolation && x.monitorsHashed && !r.shard) lines.push(`verified for this configuration: no schedule and no data choice made during the run breaks a monitor (workload${x.workloads > 1 ? `s of the first ${x.workloads} run seeds` : ` of run 0`} of seed ${s.seed})`);
+  return lines;
+}
+
+function failNthLines(f: FailNthSummary): string[] {
+  const sites = Object.entries(f.sites)
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([k, n]) => `${k} x${n}`);
+  return [
+    `  fail-nth: ${f.runs} run(s) over ${f.schedules} schedule(s), n up to ${f.maxN}; ${sites.length} site(s) failed: ${sites.join(', ') || 'none (no fault draw: is every fault rate 0?)'}`,
+    ...(f.violationAt ? [`  the violation: schedule ${f.violationAt.run} with fault draw n=${f.violationAt.n} (${f.violationAt.site}) failing`] : []),
+  ];
 }
 
 function errorOf(r: ExploreResult): { run: number; seed: number; step: number; error: string } | null {

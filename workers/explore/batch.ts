@@ -62,6 +62,8 @@ export default async function batch(t: BatchTask): Promise<RangeResult> {
     runtime: rt,
     replayable: t.spec.replayable,
     workload: t.spec.workload,
+    delays: t.spec.delays,
+    coverage: t.spec.coverage,
     onRun: (i) => {
       Atomics.store(ctl, lane, i + 1);
       return i + 1 < Atomics.load(ctl, LIMIT);

@@ -12,7 +12,7 @@
  *   the contiguous prefix of runs done so far.
  */
 import { Piscina } from 'piscina';
-import { type ExploreOptions, type ExploreResult, type RangeResult, type RunRange, emptyRange, finishExplore } from '../../core/explore.ts';
+import { type ExploreOptions, type ExploreResult, type RangeResult, type RunRange, emptyRange, finishExplore, runRange } from '../../core/explore.ts';
 import { runSeed } from '../../core/prng.ts';
 import { workerExecArgv, workerFile } from '../tsx.ts';
 import { type BatchSpec, type BatchTask, LIMIT, laneWord } from './batch.ts';
@@ -73,9 +73,9 @@ const MAX_FAILED_STARTS = 3;
  * while the other finishes a large last batch. The cut never changes a result: runs are
  * combined in run order.
  */
-export function planBatches(runs: number, workers: number, fixed?: number): RunRange[] {
+export function planBatches(runs: number, workers: number, fixed?: number, start = 0): RunRange[] {
   const out: RunRange[] = [];
-  for (let from = 0; from < runs; ) {
+  for (let from = start; from < runs; ) {
     const size = fixed ?? Math.max(10, Math.min(250, Math.ceil((runs - from) / (workers * 4))));
     out.push({ from, to: Math.min(runs, from + size) });
     from += size;
@@ -97,15 +97,19 @@ export async function exploreParallel(o: ExploreOptions, workers: number, hooks:
     replayable: o.replayable,
     ...(o.workload !== undefined ? { workload: o.workload } : {}),
     ...(hooks.module ? { module: hooks.module } : {}),
+    ...(o.delays !== undefined ? { delays: o.delays } : {}),
+    ...(o.coverage ? { coverage: true } : {}),
   };
-  const from = hooks.from ?? 0;
   const lanes = workers * 2;
   const ctl = new Int32Array(new SharedArrayBuffer(4 * (1 + lanes)));
-  ctl[LIMIT] = o.runs;
+  const whole = runRange(o);
+  // A resumed exploration starts where its checkpoint stopped (inside this shard's runs).
+  const from = Math.max(whole.from, hooks.from ?? whole.from);
+  ctl[LIMIT] = whole.to;
   const pool = hooks.pool ?? createBatchPool(workers);
   hooks.onPool?.(pool, ctl);
 
-  const queue = planBatches(o.runs - from, workers, hooks.batchSize).map((r) => ({ from: r.from + from, to: r.to + from }));
+  const queue = planBatches(whole.to, workers, hooks.batchSize, from);
   const done: Done[] = [];
   const free = [...Array(lanes).keys()];
   const inFlight = new Map<number, Promise<{ lane: number; range: RunRange; ok: boolean; value: unknown }>>();
@@ -184,7 +188,7 @@ export async function exploreParallel(o: ExploreOptions, workers: number, hooks:
 }
 
 /** The batches' results in run order, as far as they cover [from, ...) without a gap. */
-function prefix(done: Done[], from = 0): RangeResult[] {
+function prefix(done: Done[], from: number): RangeResult[] {
   const sorted = [...done].sort((a, b) => a.range.from - b.range.from);
   const out: RangeResult[] = [];
   let next = from;
