@@ -88,7 +88,7 @@ describe('bad input: one line, exit 2, no stack trace', () => {
     [['explore', 'iopf', '--set', 'devices'], /--set takes key=value/],
     [['explore', 'iopf', '--runs', '-5'], /--runs must be a whole number >= 0/],
     [['explore', 'iopf', '--runs', 'many'], /--runs must be a whole number/],
-    [['explore', 'iopf', '--strategy', 'dfs'], /--strategy must be one of random, pct/],
+    [['explore', 'iopf', '--strategy', 'wat'], /--strategy must be one of random, pct, delay, dfs, got "wat"/],
     [['explore', 'iopf', '--depth', '0'], /--depth must be a whole number >= 1/],
     [['explore', 'iopf', '--seed', '-1'], /--seed must be a whole number/],
     [['explore', 'iopf', '--max-steps', '0'], /--max-steps/],
