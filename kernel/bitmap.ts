@@ -123,3 +123,77 @@ export class UserBitmap {
     return out;
   }
 }
+
+/**
+ * A user bitmap as the kernel reaches it: user memory made of pages of `pageBytes` bytes, which
+ * the kernel pins a few at a time and writes bits into by (pinned page, bit in page), as
+ * iova_bitmap_set() does through kmap_local_page(). The region is one guard page, then the
+ * bitmap at `offset` bytes into the next page, then guard bytes to the end of that page and one
+ * more page: every byte of the region outside the bitmap is the user's other memory. Each bit
+ * written outside the bitmap is recorded (even when the bit was already 1), so a monitor can name
+ * it. Plain data, snapshotted with its owner.
+ */
+export interface PagedUserBitmapState {
+  pageBytes: number;
+  /** Byte offset of the bitmap's byte 0 in the region. */
+  start: number;
+  /** Bits the user asked for (the bitmap holds ceil(nbits / 8) bytes). */
+  nbits: number;
+  /** The whole region, byte by byte (0..255). */
+  mem: number[];
+  /** Bits written outside [0, nbits), counted from the bitmap's bit 0, in the order written. */
+  outside: number[];
+}
+
+export class PagedUserBitmap {
+  constructor(public s: PagedUserBitmapState) {}
+
+  /** A zeroed bitmap of `nbits` bits, `offset` bytes into a user page (offset < pageBytes). */
+  static layout(pageBytes: number, offset: number, nbits: number): PagedUserBitmap {
+    if (!(offset >= 0 && offset < pageBytes)) throw new RangeError(`bitmap offset ${offset} outside a ${pageBytes}-byte page`);
+    const start = pageBytes + offset;
+    const nbytes = Math.ceil(nbits / 8);
+    const pages = Math.ceil((start + nbytes) / pageBytes) + 1;
+    return new PagedUserBitmap({ pageBytes, start, nbits, mem: new Array(pages * pageBytes).fill(0), outside: [] });
+  }
+
+  /** Pages in the region (a pin past the last one fails, as pin_user_pages_fast on unmapped memory). */
+  get pages(): number {
+    return this.s.mem.length / this.s.pageBytes;
+  }
+
+  get nbytes(): number {
+    return Math.ceil(this.s.nbits / 8);
+  }
+
+  /** Set bit `bit` of region page `page` (kmap of a pinned page + bitmap_set). Returns the bit relative to the bitmap's bit 0. */
+  setInPage(page: number, bit: number): number {
+    const regionBit = page * this.s.pageBytes * 8 + bit;
+    const byte = Math.floor(regionBit / 8);
+    if (page < 0 || page >= this.pages || bit < 0 || bit >= this.s.pageBytes * 8) throw new RangeError(`bit ${bit} of page ${page}: outside the ${this.pages}-page user region`);
+    this.s.mem[byte] |= 1 << (regionBit % 8);
+    const rel = regionBit - this.s.start * 8;
+    if (rel < 0 || rel >= this.s.nbits) this.s.outside.push(rel);
+    return rel;
+  }
+
+  /** Bit `i` of the bitmap (0 <= i < nbits). */
+  test(i: number): boolean {
+    const b = this.s.start * 8 + i;
+    return ((this.s.mem[Math.floor(b / 8)] >> (b % 8)) & 1) === 1;
+  }
+
+  /** Indexes of the set bits of the bitmap. */
+  ones(): number[] {
+    const out: number[] = [];
+    for (let i = 0; i < this.s.nbits; i++) if (this.test(i)) out.push(i);
+    return out;
+  }
+
+  /** The region as hex bytes with the bitmap between bars: "00 00|ff 0f|00 00". */
+  hex(): string {
+    const h = (a: number, b: number) => this.s.mem.slice(a, b).map((x) => x.toString(16).padStart(2, '0')).join(' ');
+    const end = this.s.start + this.nbytes;
+    return `${h(0, this.s.start)}|${h(this.s.start, end)}|${h(end, this.s.mem.length)}`;
+  }
+}

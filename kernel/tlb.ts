@@ -62,6 +62,49 @@ export class TranslationCache<E> {
     this.s.invalidations++;
   }
 
+  /**
+   * Entries that cover a span of pages (an SMMU block entry caches a whole 2M/1G leaf), stored once
+   * under their first page. `spanOf` gives an entry's [start, end) pages. The entry covering `page`,
+   * with the page it is stored under; a miss is counted.
+   */
+  lookupSpan(page: number, spanOf: (e: E) => [number, number]): [number, E] | undefined {
+    const hit = this.peekSpan(page, spanOf);
+    if (hit === undefined) this.s.misses++;
+    return hit;
+  }
+
+  /** The entry covering `page` (span entries), without counting a miss. */
+  peekSpan(page: number, spanOf: (e: E) => [number, number]): [number, E] | undefined {
+    for (const k of this.pages()) {
+      const e = this.s.entries[k];
+      const [a, b] = spanOf(e);
+      if (page >= a && page < b) return [k, e];
+    }
+    return undefined;
+  }
+
+  /**
+   * One invalidation command over [start, end) pages that removes every span entry overlapping
+   * the range, of any size (a range TLBI without a level hint). Returns the keys removed.
+   */
+  invalidateSpans(start: number, end: number, spanOf: (e: E) => [number, number]): number[] {
+    const removed: number[] = [];
+    for (const k of this.pages()) {
+      const [a, b] = spanOf(this.s.entries[k]);
+      if (a < end && b > start) {
+        delete this.s.entries[k];
+        removed.push(k);
+      }
+    }
+    this.s.invalidations++;
+    return removed;
+  }
+
+  /** Hardware drops one entry by itself (no command, not counted). */
+  evict(page: number): void {
+    delete this.s.entries[page];
+  }
+
   /** Cached pages, sorted. */
   pages(): number[] {
     return Object.keys(this.s.entries)

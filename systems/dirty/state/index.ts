@@ -1,0 +1,4 @@
+export * from './pgtable.ts';
+export * from './tlb.ts';
+export * from './iopt.ts';
+export * from './ubuf.ts';
