@@ -1,5 +1,8 @@
-/** Scenario lookup and `--set key=value` parsing against the scenario's parameter specs. */
+/** Scenario lookup (a built-in name or a user's module) and `--set key=value` parsing against the scenario's parameter specs. */
+import { dirname, relative, resolve } from 'node:path';
 import { scenarios } from '../systems/index.ts';
+import { ScenarioModuleError, isModulePath, loadScenarioModule } from '../workers/scenarioModule.ts';
+import type { Repro } from '../core/repro.ts';
 import type { ParamSpec, ParamValue, Params, Scenario } from '../core/model/scenario.ts';
 import { fail } from './usage.ts';
 import { defaultParams } from '../core/params.ts';
@@ -8,6 +11,36 @@ export function findScenario(name: string): Scenario {
   const s = scenarios[name];
   if (!s) fail(`unknown scenario "${name}"; scenarios: ${Object.keys(scenarios).join(', ')}`);
   return s;
+}
+
+export interface ScenarioRef {
+  scenario: Scenario;
+  /** The user's module it came from (absolute path); absent for a built-in scenario. */
+  module?: string;
+}
+
+/** A built-in scenario by name, or a user's scenario module by path (./my-scenario.ts). */
+export async function resolveScenario(arg: string): Promise<ScenarioRef> {
+  if (!isModulePath(arg)) return { scenario: findScenario(arg) };
+  try {
+    return { scenario: await loadScenarioModule(arg), module: resolve(arg) };
+  } catch (e) {
+    if (e instanceof ScenarioModuleError) fail(e.message);
+    throw e;
+  }
+}
+
+/** The scenario a repro file was written for (its module is recorded relative to the file). */
+export async function scenarioOfRepro(repro: Repro, file: string): Promise<ScenarioRef> {
+  if (repro.module === undefined) return { scenario: findScenario(repro.scenario) };
+  const ref = await resolveScenario(resolve(dirname(file), repro.module));
+  if (ref.scenario.name !== repro.scenario) fail(`${file}: the module ${repro.module} now defines scenario "${ref.scenario.name}", but the repro was written for "${repro.scenario}"`);
+  return ref;
+}
+
+/** How a repro file records a module: relative to the folder the repro is written to. */
+export function moduleForRepro(module: string, reproPath: string): string {
+  return relative(dirname(resolve(reproPath)), module) || module;
 }
 
 export function findBug(s: Scenario, name: string | undefined): string | null {
@@ -31,9 +64,9 @@ export function applySets(s: Scenario, base: Params, sets: string[]): Params {
   return p;
 }
 
-/** Check a whole parameter object (from a repro file). */
-export function checkParams(s: Scenario, p: Record<string, unknown>, where: string): Params {
-  const out = defaults(s, null);
+/** Check a whole parameter object (from a repro or workload file), over `base` (default: the scenario's defaults). */
+export function checkParams(s: Scenario, p: Record<string, unknown>, where: string, base: Params = defaults(s, null)): Params {
+  const out = { ...base };
   for (const [k, v] of Object.entries(p)) {
     const spec = s.parameters.find((x) => x.name === k);
     if (!spec) fail(`${where}: unknown parameter "${k}" for scenario ${s.name}; parameters: ${s.parameters.map((x) => x.name).join(', ')}`);

@@ -31,6 +31,7 @@ export function exploreDfs(o: ExploreOptions): ExploreResult {
     maxSteps: o.maxSteps,
     strategy: dfs,
     workload: o.branchWorkload ? 'branch' : 'seed',
+    ...(o.workload !== undefined ? { fixedWorkload: o.workload } : {}),
     coverage,
     engine: o.engine,
   });

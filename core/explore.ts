@@ -38,6 +38,8 @@ export interface ExploreOptions {
   replayable?: boolean;
   /** What advances the machines (default: the fast engine; both give the same runs). */
   engine?: EngineName;
+  /** A fixed workload for every run (`--workload`); absent: each run draws its own. */
+  workload?: unknown;
   /** Delay bounding: deviations from the default order per run (K). */
   delays?: number;
   /** Collect coverage of the machines (ExploreResult.coverage). */
@@ -185,7 +187,7 @@ export function exploreRange(o: ExploreOptions, range: RunRange, strategy: Strat
   for (let i = range.from; i < range.to; i++) {
     const seed = runSeed(o.seed, i);
     const seen = cov?.newTriples ?? 0;
-    const r = runOnce({ scenario: o.scenario, params: o.params, bug: o.bug, seed, run: i, strategy, maxSteps: o.maxSteps, runtime: o.runtime, engine: o.engine, ...covHooks });
+    const r = runOnce({ scenario: o.scenario, params: o.params, bug: o.bug, seed, run: i, strategy, maxSteps: o.maxSteps, runtime: o.runtime, engine: o.engine, workload: o.workload, ...covHooks });
     if (cov) cov.quietRuns = cov.newTriples > seen ? 0 : cov.quietRuns + 1;
     if (r.error) {
       out.errored.push({ run: i, seed, step: r.error.step, error: r.error.message, schedule: r.schedule });
@@ -286,7 +288,7 @@ export function finishExplore(o: ExploreOptions, ranges: RangeResult[]): Explore
 /** A failing run shrunk (when its mode replays step for step) into what the result reports. */
 export function shrunkViolation(o: ExploreOptions, failing: { run: number; result: RunResult }): FoundViolation {
   const v = failing.result.violation!;
-  const t = { scenario: o.scenario, params: o.params, bug: o.bug, maxSteps: o.maxSteps, engine: o.engine };
+  const t = { scenario: o.scenario, params: o.params, bug: o.bug, maxSteps: o.maxSteps, engine: o.engine, workload: o.workload };
   // Shrinking replays inline: a replayable mode's trace is inline's, so the shrunk schedule holds
   // for both. A run whose threads raced freely cannot be replayed: keep it as found.
   const s = o.shrink === false || !(o.replayable ?? replayable(o.scenario, o.mode ?? 'inline')) ? { schedule: failing.result.schedule, result: failing.result, attempts: 0 } : shrink(t, failing.result.schedule, v.monitor);

@@ -75,7 +75,7 @@ export function sweepFailNth(o: ExploreOptions, range: RunRange = runRange(o)): 
     const seed = runSeed(o.seed, i);
     for (let n = 1; ; n++) {
       strategy.n = n;
-      const r = runOnce({ scenario: o.scenario, params: o.params, bug: o.bug, seed, run: i, strategy, maxSteps: o.maxSteps, runtime: o.runtime, engine: o.engine, ...hooks });
+      const r = runOnce({ scenario: o.scenario, params: o.params, bug: o.bug, seed, run: i, strategy, maxSteps: o.maxSteps, runtime: o.runtime, engine: o.engine, workload: o.workload, ...hooks });
       if (r.error) {
         errored.push({ run: i, seed, step: r.error.step, error: r.error.message, schedule: r.schedule });
         if (strategy.faults < n) break;

@@ -15,6 +15,8 @@ export interface ReplayTarget {
   runtime?: ExecRuntime;
   /** What advances the machines (default: the fast engine). */
   engine?: EngineName;
+  /** The fixed workload the run had (absent: it was drawn, and the schedule's data replays it). */
+  workload?: unknown;
 }
 
 export function replaySchedule(
@@ -36,5 +38,6 @@ export function replaySchedule(
     checkFootprints: opts.checkFootprints,
     runtime: t.runtime,
     engine: t.engine,
+    workload: t.workload,
   });
 }

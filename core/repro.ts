@@ -29,6 +29,10 @@ export interface Repro {
   schedule: Schedule;
   /** Where steps ran (a mode of the scenario; absent: inline); replay uses the same mode. */
   mode?: string;
+  /** The fixed workload the runs had (`explore --workload`), in the scenario's vocabulary. */
+  workload?: unknown;
+  /** A user's scenario module, relative to the repro file's folder (absent: a built-in scenario). */
+  module?: string;
 }
 
 export class ReproError extends Error {}
@@ -67,6 +71,7 @@ export function validateRepro(raw: unknown, path: string): Repro {
   need('seed', isInt, 'a non-negative integer');
   need('maxSteps', (v) => isInt(v) && (v as number) > 0, 'a positive integer');
   need('mode', (v) => v === undefined || (typeof v === 'string' && /^[a-z][a-z0-9-]*$/.test(v)), 'a mode name such as "inline" (or absent)');
+  need('module', (v) => v === undefined || (typeof v === 'string' && v.length > 0), 'the path of a scenario module (or absent)');
   const s = r.schedule as Record<string, unknown> | undefined;
   if (typeof s !== 'object' || s === null) throw bad('field "schedule" is missing');
   if (s.version !== SCHEDULE_VERSION) throw bad(`schedule version ${JSON.stringify(s.version)} is not supported; this pagerace reads version ${SCHEDULE_VERSION}`);

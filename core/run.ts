@@ -46,6 +46,8 @@ export interface RunConfig {
   checkFootprints?: boolean;
   /** What advances the machines (default: the fast engine). Same trace either way. */
   engine?: EngineName;
+  /** A fixed workload (the scenario's workload vocabulary); absent: drawn from the data source. */
+  workload?: unknown;
 }
 
 /** A step (or the world's building, step -1) that threw. */
@@ -87,7 +89,7 @@ export function runOnce(cfg: RunConfig): RunResult {
   let error: RunError | undefined;
   let metrics: Record<string, number> = {};
   try {
-    world = new World(cfg.scenario, cfg.params, cfg.bug, data, { runtime: cfg.runtime, seed: cfg.seed, checkFootprints: cfg.checkFootprints, engine: engineNamed(cfg.engine) });
+    world = new World(cfg.scenario, cfg.params, cfg.bug, data, { runtime: cfg.runtime, seed: cfg.seed, checkFootprints: cfg.checkFootprints, engine: engineNamed(cfg.engine), workload: cfg.workload });
     const w = world;
     const monitors = new MonitorSet(cfg.scenario.monitors, cfg.params);
     const observer = cfg.scenario.observer?.();

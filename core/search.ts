@@ -46,6 +46,8 @@ export interface SearchOptions {
   strategy: Strategy;
   /** Where the workload's draws come from: the run seed (default), or the search (branch). */
   workload?: 'seed' | 'branch';
+  /** A fixed workload (`--workload FILE`) for every run: its draws are not made at all. */
+  fixedWorkload?: unknown;
   /** How an execution gets back to where it departs: restore a saved state (default when the monitors can save theirs), or re-execute. */
   restore?: 'snapshot' | 'replay';
   /** Coverage collected over every executed step. */
@@ -127,7 +129,7 @@ export function search(o: SearchOptions): SearchOutcome {
       world?.stop();
       data = new DataSource(routed);
       routed.building = true;
-      world = new World(o.scenario, o.params, o.bug, data, { seed, engine: engineNamed(o.engine) });
+      world = new World(o.scenario, o.params, o.bug, data, { seed, engine: engineNamed(o.engine), workload: o.fixedWorkload });
       routed.building = false;
       const m = new MonitorSet(o.scenario.monitors, o.params);
       monitors = m;

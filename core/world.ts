@@ -115,6 +115,8 @@ export interface WorldEnv {
   checkFootprints?: boolean;
   /** What advances the actors' machines (default: the fast engine). */
   engine?: ActorEngine;
+  /** A fixed workload (validated against the scenario's workload schema); absent: drawn from `data`. */
+  workload?: unknown;
 }
 
 /** The data source as the world records it: its choices so far, to truncate on restore. */
@@ -158,7 +160,8 @@ export class World {
     env: WorldEnv = {},
   ) {
     this.engine = env.engine ?? engineNamed();
-    const spec = scenario.build(params, bug, data);
+    const workload = env.workload !== undefined ? env.workload : scenario.workload?.draw(params, data);
+    const spec = scenario.build(params, bug, data, workload);
     for (const l of spec.locks) this.locks.declare(l.name, l.kind);
     const setup = spec.shared?.({ locks: this.locks, runtime: env.runtime ?? INLINE, seed: env.seed ?? 0 }) ?? { states: [] };
     this.exec = setup.exec ?? {};

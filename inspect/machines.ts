@@ -28,7 +28,8 @@ export function scenarioMachines(s: Scenario): KnownMachine[] {
   const byId = new Map<string, KnownMachine>();
   for (const bug of [null, ...s.bugs.map((b) => b.name)]) {
     const params = defaultParams(s, bug);
-    for (const a of s.build(params, bug, seededData(0)).actors) add(byId, a.kind);
+    const data = seededData(0);
+    for (const a of s.build(params, bug, data, s.workload?.draw(params, data)).actors) add(byId, a.kind);
   }
   known = [...byId.values()];
   cache.set(s.name, known);

@@ -24,6 +24,18 @@ export function parseTraceJsonl(text: string, path: string): FullTrace {
   if (typeof header.actors !== 'object' || header.actors === null || Object.keys(header.actors).length === 0) {
     throw bad('the header lists no actors (older trace format); write it again with `pagerace replay <repro> --trace <file>`');
   }
+  if (typeof header.scenario !== 'string') throw bad('the header names no scenario ("scenario" must be a string)');
+  for (const [id, a] of Object.entries(header.actors)) {
+    const ok = typeof a === 'object' && a !== null && typeof a.kind === 'string' && typeof a.machine === 'string' && typeof a.value === 'string';
+    if (!ok) throw bad(`the header's actor "${id}" needs kind, machine and value (strings)`);
+  }
+  // What the inspector shows from the end line: the hash and the violation.
+  const end = last.end as Record<string, unknown>;
+  const strs = (v: unknown) => Array.isArray(v) && v.every((x) => typeof x === 'string' || typeof x === 'number');
+  if (typeof end.traceHash !== 'string') throw bad('the end line has no "traceHash" (a string)');
+  const v = end.violation as Record<string, unknown> | null | undefined;
+  const vOk = v === null || v === undefined || (typeof v === 'object' && typeof v.monitor === 'string' && typeof v.message === 'string' && Number.isInteger(v.step) && strs(v.actors) && strs(v.messages));
+  if (!vOk) throw bad('the end line\'s "violation" must be null or {monitor, message, step, actors, messages}');
   const steps = parsed.slice(1, -1) as unknown as TraceStep[];
   steps.forEach((s, n) => {
     const ok = Number.isInteger(s.i) && typeof s.actor === 'string' && typeof s.before === 'string' && typeof s.after === 'string' && typeof s.event?.type === 'string';

@@ -8,26 +8,29 @@ import { type FullTrace, collectFullTrace } from '../../core/fullTrace.ts';
 import { type Repro, ReproError, validateRepro } from '../../core/repro.ts';
 import { InspectorError, buildInspectorHtml } from '../../inspect/html/index.ts';
 import { TraceFileError, parseTraceJsonl } from '../../inspect/traceFile.ts';
-import { checkParams, findBug, findScenario } from '../params.ts';
+import type { Scenario } from '../../core/model/scenario.ts';
+import { checkParams, findBug, scenarioOfRepro } from '../params.ts';
 import { fail } from '../usage.ts';
+import { reproWorkload } from '../workload.ts';
 
 export async function inspectCommand(file: string, f: { out?: string }): Promise<number> {
-  const trace = readInput(file);
+  const { trace, scenario } = await readInput(file);
   const out = f.out ?? `${file.replace(/\.(json|jsonl)$/i, '')}.html`;
-  await writeInspector(trace, file, out);
+  await writeInspector(trace, file, out, scenario);
   process.stderr.write(`inspector: ${out}\n`);
   return 0;
 }
 
-/** Replay a repro and write its inspector to `out`. */
-export async function writeReproInspector(repro: Repro, reproPath: string, out: string): Promise<void> {
-  await writeInspector(traceOfRepro(repro, reproPath), reproPath, out);
+/** Replay a repro and write its inspector to `out` (`known`: the scenario and workload, when the caller has them). */
+export async function writeReproInspector(repro: Repro, reproPath: string, out: string, known?: { scenario: Scenario; workload?: unknown }): Promise<void> {
+  const t = await traceOfRepro(repro, reproPath, known);
+  await writeInspector(t.trace, reproPath, out, t.scenario);
 }
 
-async function writeInspector(trace: FullTrace, source: string, out: string): Promise<void> {
+async function writeInspector(trace: FullTrace, source: string, out: string, scenario?: Scenario): Promise<void> {
   let html: string;
   try {
-    html = await buildInspectorHtml(trace, { source });
+    html = await buildInspectorHtml(trace, { source, scenario });
   } catch (e) {
     if (e instanceof InspectorError) fail(`${source}: ${e.message}`);
     throw e;
@@ -39,17 +42,18 @@ async function writeInspector(trace: FullTrace, source: string, out: string): Pr
   }
 }
 
-function traceOfRepro(repro: Repro, file: string): FullTrace {
-  const scenario = findScenario(repro.scenario);
+async function traceOfRepro(repro: Repro, file: string, known?: { scenario: Scenario; workload?: unknown }): Promise<{ trace: FullTrace; scenario: Scenario }> {
+  const scenario = known?.scenario ?? (await scenarioOfRepro(repro, file)).scenario;
   const bug = findBug(scenario, repro.bug ?? undefined);
   const params = checkParams(scenario, repro.parameters, file);
-  const { trace, result } = collectFullTrace({ scenario, params, bug, maxSteps: repro.maxSteps }, repro.schedule, { repro: file });
+  const workload = known ? known.workload : await reproWorkload(scenario, repro, params, file);
+  const { trace, result } = collectFullTrace({ scenario, params, bug, maxSteps: repro.maxSteps, workload }, repro.schedule, { repro: file });
   if (result.divergence) fail(`${file}: ${result.divergence.message}`);
-  return trace;
+  return { trace, scenario };
 }
 
 /** A repro (one JSON object) or a trace (JSON Lines starting with a header). */
-function readInput(file: string): FullTrace {
+async function readInput(file: string): Promise<{ trace: FullTrace; scenario?: Scenario }> {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -67,12 +71,12 @@ function readInput(file: string): FullTrace {
   try {
     if (whole !== undefined && !(typeof whole === 'object' && whole !== null && 'header' in whole)) {
       if (typeof whole !== 'object' || whole === null || !('format' in whole)) fail(neither);
-      return traceOfRepro(validateRepro(whole, file), file);
+      return await traceOfRepro(validateRepro(whole, file), file);
     }
     const nl = text.indexOf('\n');
     const firstLine = nl < 0 ? text : text.slice(0, nl);
     if (!/^\s*\{\s*"header"\s*:/.test(firstLine)) fail(neither);
-    return parseTraceJsonl(text, file);
+    return { trace: parseTraceJsonl(text, file) };
   } catch (e) {
     if (e instanceof ReproError || e instanceof TraceFileError) fail(e.message);
     throw e;

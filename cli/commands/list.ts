@@ -1,9 +1,15 @@
 /** `pagerace list [--json]`: scenarios, parameters with defaults, bug variants, monitors. */
 import { scenarios } from '../../systems/index.ts';
+import type { Scenario } from '../../core/model/scenario.ts';
 import { describe } from '../params.ts';
 
-export function listCommand(opts: { json?: boolean }): number {
-  const all = Object.values(scenarios).map((s) => ({
+/** What `list --json` prints and the library's list() returns. */
+export function listReport() {
+  return { scenarios: Object.values(scenarios).map(describeScenario) };
+}
+
+export function describeScenario(s: Scenario) {
+  return {
     name: s.name,
     description: s.description,
     parameters: Object.fromEntries(
@@ -11,7 +17,12 @@ export function listCommand(opts: { json?: boolean }): number {
     ),
     bugs: s.bugs.map((b) => ({ name: b.name, summary: b.summary, reference: b.reference })),
     monitors: s.monitors.map((m) => ({ name: m.name, kind: m.kind, description: m.description, observes: m.observes })),
-  }));
+    ...(s.workload ? { workload: s.workload.vocabulary } : {}),
+  };
+}
+
+export function listCommand(opts: { json?: boolean }): number {
+  const all = listReport().scenarios;
   if (opts.json) {
     process.stdout.write(JSON.stringify({ scenarios: all }, null, 2) + '\n');
     return 0;
@@ -23,6 +34,7 @@ export function listCommand(opts: { json?: boolean }): number {
     for (const b of s.bugs) out.push(`    ${b.name}: ${b.summary} [${b.reference}]`);
     out.push('  monitors:');
     for (const m of s.monitors) out.push(`    ${m.name} (${m.kind}): ${m.description}`);
+    if (s.workload) out.push('  workload (--workload FILE.json):', `    ${s.workload}`);
     process.stdout.write(out.join('\n') + '\n');
   }
   return 0;

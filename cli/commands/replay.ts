@@ -4,11 +4,12 @@
  * the model no longer fits it, say at which step and what the schedule expected.
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { ReproError, readRepro } from '../../core/repro.ts';
+import { type Repro, ReproError, readRepro } from '../../core/repro.ts';
 import { replayFullTrace } from '../../core/fullTrace.ts';
 import { replaySchedule } from '../../core/replayRun.ts';
 import { createRuntime, modeNames, replayable } from '../../core/modes.ts';
-import { checkParams, findBug, findScenario } from '../params.ts';
+import { checkParams, findBug, scenarioOfRepro } from '../params.ts';
+import { reproWorkload } from '../workload.ts';
 import { fail, parseEngine } from '../usage.ts';
 
 export async function replayCommand(file: string, f: { trace?: string; engine?: string; json?: boolean }): Promise<number> {
@@ -20,9 +21,27 @@ export async function replayCommand(file: string, f: { trace?: string; engine?: 
     if (e instanceof ReproError) fail(e.message);
     throw e;
   }
-  const scenario = findScenario(repro.scenario);
+  const { report, code, lines } = await replayRepro(repro, file, f);
+  if (f.json) process.stdout.write(JSON.stringify(report) + '\n');
+  process.stderr.write(lines.join('\n') + '\n');
+  return code;
+}
+
+/** What `replay --json` prints and the library's replay() resolves to. */
+export interface ReplayReport {
+  violation: { monitor: string; message: string; step: number } | null;
+  steps: number;
+  traceHash: string;
+  divergence?: { step: number; message: string; expected: string; enabled: string[] };
+  error?: { step: number; message: string };
+}
+
+/** Replay a (validated) repro: the report, the exit code and the human lines. */
+export async function replayRepro(repro: Repro, file: string, f: { trace?: string }): Promise<{ report: ReplayReport; code: number; lines: string[] }> {
+  const { scenario } = await scenarioOfRepro(repro, file);
   const bug = findBug(scenario, repro.bug ?? undefined);
   const params = checkParams(scenario, repro.parameters, file);
+  const workload = await reproWorkload(scenario, repro, params, file);
   let out: WriteStream | null = null;
   if (f.trace) {
     out = createWriteStream(f.trace);
@@ -37,31 +56,23 @@ export async function replayCommand(file: string, f: { trace?: string; engine?: 
   const runtime = await createRuntime(scenario, mode, params);
   let r;
   try {
-    const target = { scenario, params, bug, maxSteps: repro.maxSteps, runtime, engine };
+    const target = { scenario, params, bug, maxSteps: repro.maxSteps, runtime, engine, workload };
     r = out ? replayFullTrace(target, repro.schedule, { repro: file }, (l) => out!.write(l + '\n')) : replaySchedule(target, repro.schedule);
   } finally {
     await runtime.close();
   }
   if (out) await new Promise<void>((resolve) => out!.end(resolve));
   const violation = r.violation ? { monitor: r.violation.monitor, message: r.violation.message, step: r.violation.step } : null;
-  if (f.json) {
-    process.stdout.write(
-      JSON.stringify({ violation, steps: r.steps, traceHash: r.traceHash, ...(r.divergence ? { divergence: r.divergence } : {}), ...(r.error ? { error: r.error } : {}) }) + '\n',
-    );
-  }
+  const report: ReplayReport = { violation, steps: r.steps, traceHash: r.traceHash, ...(r.divergence ? { divergence: r.divergence } : {}), ...(r.error ? { error: r.error } : {}) };
   const freeNote = `mode ${mode} is not replayable step for step: the threads' timing differs from the recorded run (explore with --mode inline for an exact repro)`;
-  if (r.divergence) {
-    process.stderr.write(`pagerace replay: ${file}: ${r.divergence.message}${exact ? '' : `; ${freeNote}`}\n`);
-    return 2;
-  }
+  if (r.divergence) return { report, code: 2, lines: [`pagerace replay: ${file}: ${r.divergence.message}${exact ? '' : `; ${freeNote}`}`] };
   const lines = [`pagerace replay ${file}: ${r.steps} steps, trace ${r.traceHash}${mode === 'inline' ? '' : `, mode ${mode}`}`];
   if (!exact) lines.push(`  ${freeNote}`);
   if (r.error) {
     const same = r.error.step === repro.error?.step && r.error.message === repro.error?.message;
     lines.push(`ERROR at step ${r.error.step}${same ? ' (as recorded)' : ''}: ${r.error.message}`, '  the model threw: this is a bug in the model, not a race in the kernel');
     if (f.trace) lines.push(`  trace written to ${f.trace}`);
-    process.stderr.write(lines.join('\n') + '\n');
-    return 3;
+    return { report, code: 3, lines };
   }
   if (violation) {
     const same = violation.monitor === repro.violation?.monitor;
@@ -70,6 +81,5 @@ export async function replayCommand(file: string, f: { trace?: string; engine?: 
     lines.push(`no violation (the repro recorded ${repro.violation?.monitor ?? 'none'})`);
   }
   if (f.trace) lines.push(`  trace written to ${f.trace}`);
-  process.stderr.write(lines.join('\n') + '\n');
-  return violation ? 1 : 0;
+  return { report, code: violation ? 1 : 0, lines };
 }

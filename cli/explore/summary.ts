@@ -20,10 +20,51 @@ export interface SummaryInfo {
   errorReproPath?: string | null;
   json?: boolean;
   interrupted: boolean;
+  /** The workload file the runs used, if any. */
+  workloadFile?: string;
+  /** Where the checkpoint was written (interrupted: how to resume). */
+  checkpoint?: string;
 }
 
 /** How many errored runs the human summary lists one by one. */
 const ERRORED_SHOWN = 10;
+
+/** The result object: what `explore --json` prints and the library's explore() resolves to. */
+export function exploreReport(r: ExploreResult & { failNth?: FailNthSummary }, s: SummaryInfo) {
+  const runsPerSecond = s.seconds > 0 ? Math.round(r.runs / s.seconds) : r.runs;
+  const v = r.firstViolation;
+  const exact = s.replayable ?? s.mode !== 'free';
+  return {
+    scenario: s.scenario,
+    runs: r.runs,
+    steps: r.steps,
+    violations: r.violations,
+    runsPerSecond,
+    digest: r.digest,
+    metrics: r.metrics,
+    firstViolation: v
+      ? { monitor: v.monitor, message: v.message, run: v.run, seed: v.runSeed, step: v.step, repro: s.reproPath, actors: v.actors, messages: v.messages, foundSteps: v.foundSteps, inspector: s.inspectorPath ?? null }
+      : null,
+    mode: s.mode,
+    workers: s.workers,
+    errored: r.errored.map(({ schedule: _, ...e }) => e),
+    interrupted: s.interrupted,
+    stepReplayable: exact,
+    ...(s.errorReproPath ? { firstError: { ...errorOf(r), repro: s.errorReproPath } } : {}),
+    strategy: s.strategy,
+    seed: s.seed,
+    bug: s.bug,
+    ...(r.search ? { exhausted: r.search.exhausted, states: r.search.states, transitions: r.search.transitions, search: r.search } : {}),
+    ...(r.failNth ? { failNth: r.failNth } : {}),
+    ...(r.coverage ? { coverage: r.coverage } : {}),
+    ...(r.coverageSaturated ? { coverageSaturated: true } : {}),
+    ...(r.shard ? { shard: r.shard } : {}),
+    ...(r.traceHashes ? { traceHashes: r.traceHashes } : {}),
+    ...(r.stateHashes ? { stateHashes: r.stateHashes } : {}),
+  };
+}
+
+export type ExploreReport = ReturnType<typeof exploreReport>;
 
 export function printSummary(r: ExploreResult & { failNth?: FailNthSummary }, s: SummaryInfo): void {
   const runsPerSecond = s.seconds > 0 ? Math.round(r.runs / s.seconds) : r.runs;
@@ -31,39 +72,9 @@ export function printSummary(r: ExploreResult & { failNth?: FailNthSummary }, s:
   const replayOf = (p: string) => `npx pagerace replay ${relative(process.cwd(), p) || p}`;
   const replayCmd = s.reproPath ? replayOf(s.reproPath) : null;
   const exact = s.replayable ?? s.mode !== 'free';
-  if (s.json) {
-    const out = {
-      scenario: s.scenario,
-      runs: r.runs,
-      steps: r.steps,
-      violations: r.violations,
-      runsPerSecond,
-      digest: r.digest,
-      metrics: r.metrics,
-      firstViolation: v
-        ? { monitor: v.monitor, message: v.message, run: v.run, seed: v.runSeed, step: v.step, repro: s.reproPath, actors: v.actors, messages: v.messages, foundSteps: v.foundSteps, inspector: s.inspectorPath ?? null }
-        : null,
-      mode: s.mode,
-      workers: s.workers,
-      errored: r.errored.map(({ schedule: _, ...e }) => e),
-      interrupted: s.interrupted,
-      stepReplayable: exact,
-      ...(s.errorReproPath ? { firstError: { ...errorOf(r), repro: s.errorReproPath } } : {}),
-      strategy: s.strategy,
-      seed: s.seed,
-      bug: s.bug,
-      ...(r.search ? { exhausted: r.search.exhausted, states: r.search.states, transitions: r.search.transitions, search: r.search } : {}),
-      ...(r.failNth ? { failNth: r.failNth } : {}),
-      ...(r.coverage ? { coverage: r.coverage } : {}),
-      ...(r.coverageSaturated ? { coverageSaturated: true } : {}),
-      ...(r.shard ? { shard: r.shard } : {}),
-      ...(r.traceHashes ? { traceHashes: r.traceHashes } : {}),
-      ...(r.stateHashes ? { stateHashes: r.stateHashes } : {}),
-    };
-    process.stdout.write(JSON.stringify(out) + '\n');
-  }
+  if (s.json) process.stdout.write(JSON.stringify(exploreReport(r, s)) + '\n');
   const lines = [
-    `pagerace explore ${s.scenario}: ${r.runs} run(s)${s.interrupted ? ' (interrupted)' : ''}, strategy ${s.strategy}, seed ${s.seed}, bug ${s.bug ?? 'none (fixed model)'}, mode ${s.mode}, ${s.workers} worker(s)`,
+    `pagerace explore ${s.scenario}: ${r.runs} run(s)${s.interrupted ? ' (interrupted)' : ''}, strategy ${s.strategy}, seed ${s.seed}, bug ${s.bug ?? 'none (fixed model)'}, mode ${s.mode}, ${s.workers} worker(s)${s.workloadFile ? `, workload ${s.workloadFile}` : ''}`,
     `  ${r.steps} steps, ${runsPerSecond} runs/s, ${r.violations} violation(s)${r.errored.length ? `, ${r.errored.length} errored run(s)` : ''}`,
     `  digest ${r.digest}`,
     `  metrics ${Object.entries(r.metrics).map(([k, x]) => `${k}=${Number.isInteger(x) ? x : x.toPrecision(3)}`).join(' ')}`,
@@ -90,6 +101,7 @@ export function printSummary(r: ExploreResult & { failNth?: FailNthSummary }, s:
     if (s.inspectorPath) lines.push(`  inspector: ${s.inspectorPath}`);
     if (!exact) lines.push(`  (a free-mode repro re-runs its schedule with free threads and may diverge; explore with --mode inline for an exact repro)`);
   }
+  if (s.checkpoint && s.interrupted && !v) lines.push(`  checkpoint: ${s.checkpoint}`, `  resume: npx pagerace explore --resume ${s.checkpoint}`);
   process.stderr.write(lines.join('\n') + '\n');
 }
 

@@ -8,6 +8,7 @@ import type { ActorKind, DataPort } from './kind.ts';
 import type { LockKind, LockPort } from './locks.ts';
 import type { Monitor, QuiescenceView, StepRecord } from './monitor.ts';
 import type { SharedState } from './shared.ts';
+import type { WorkloadSpec } from './workload.ts';
 
 export type ParamValue = number | boolean | string;
 export type Params = Record<string, ParamValue>;
@@ -66,14 +67,21 @@ export interface WorldSpec {
   shared?(env: SharedEnv): SharedSetup;
 }
 
-export interface Scenario {
+/** `W`: the scenario's workload (what its actors do), when it declares one (`workload`). */
+export interface Scenario<W = unknown> {
   name: string;
   description: string;
   parameters: ParamSpec[];
   bugs: BugVariant[];
   monitors: Monitor[];
-  /** Build the world; workload draws come from `data` (recorded in the schedule). */
-  build(params: Params, bug: string | null, data: DataPort): WorldSpec;
+  /**
+   * Build the world. With `workload` declared, `workload` is the run's workload: drawn by
+   * `workload.draw` from `data`, or fixed (a hand-written file). Without it, `build` draws what it
+   * needs from `data` itself and `workload` is undefined. Draws are recorded in the schedule.
+   */
+  build(params: Params, bug: string | null, data: DataPort, workload: W): WorldSpec;
+  /** The workload vocabulary: lets a user fix what each actor does (`--workload FILE`). */
+  workload?: WorkloadSpec<W>;
   /** Rough step count of one run, for PCT's change points. */
   stepEstimate(params: Params): number;
   /** Costs and counters of a finished run. */

@@ -3,6 +3,7 @@
  * the page needs no layout engine and no network), the machines' transition tables (to light
  * the transition a step took), and the trace itself. Same trace in, same page out.
  */
+import type { Scenario } from '../../core/model/scenario.ts';
 import type { FullTrace } from '../../core/fullTrace.ts';
 import { machineChart, type MachineChart, machineTransitions, toDot } from '../chart/index.ts';
 import { inlineSvg, renderSvg } from '../chart/svg.ts';
@@ -33,12 +34,17 @@ export interface InspectorData {
   end: FullTrace['end'];
 }
 
-export async function buildInspectorHtml(trace: FullTrace, opts: { source: string }): Promise<string> {
+export async function buildInspectorHtml(trace: FullTrace, opts: { source: string; scenario?: Scenario }): Promise<string> {
   const { header } = trace;
   const charts = new Map<string, MachineChart>();
   // Machines are resolved through the trace's scenario: two systems may both have an "iommu".
-  const scenario = scenarios[header.scenario];
-  if (!scenario) throw new InspectorError(`the trace is of scenario "${header.scenario}", which this pagerace does not have; scenarios: ${Object.keys(scenarios).join(', ')}`);
+  // A user's own scenario (a module) is passed in; built-in ones are found by name.
+  const scenario = opts.scenario ?? scenarios[header.scenario];
+  if (!scenario) {
+    throw new InspectorError(
+      `the trace is of scenario "${header.scenario}", which this pagerace does not have; scenarios: ${Object.keys(scenarios).join(', ')} (for your own scenario module, inspect the repro file instead)`,
+    );
+  }
   const known = scenarioMachines(scenario);
   for (const a of Object.values(header.actors)) {
     if (charts.has(a.machine)) continue;

@@ -17,7 +17,6 @@ import type { LockPort } from '../../core/model/locks.ts';
 import type { Params } from '../../core/model/scenario.ts';
 import { type FaultRunner, InlineFaults } from './faultRunner.ts';
 import type { MemoryPort } from './memory.ts';
-import { createMmRuntime } from './threads/pool.ts';
 
 export const MM_MODES = ['inline', 'turnstile', 'free'] as const;
 export type MmMode = (typeof MM_MODES)[number];
@@ -56,6 +55,8 @@ export function mmModes(threads: (p: Params) => number): ExecModes {
   return {
     names: MM_MODES,
     replayable: (mode) => mode !== 'free',
-    create: (mode, params) => createMmRuntime(mode as MmMode, { threads: threads(params) }),
+    // The thread pool (piscina) loads only when a threaded mode is asked for: `pagerace list`
+    // and inline explorations never pay for it.
+    create: async (mode, params) => (await import('./threads/pool.ts')).createMmRuntime(mode as MmMode, { threads: threads(params) }),
   };
 }

@@ -44,9 +44,9 @@ import { PAGE_SIZE, PROT_READ, PROT_WRITE } from '../../kernel/mm/memory.ts';
 import type { ActorSpec, Scenario } from '../../core/model/scenario.ts';
 import { iopfBugs } from './variants.ts';
 import { mmBugs } from './mmVariants.ts';
-import { VMA_BASE, boundPasid, deviceWorkload, processOps } from './workload.ts';
+import { type IopfWorkload, VMA_BASE, boundPasid, deviceScript, iopfWorkload, processOps } from './workload.ts';
 
-export const iopfScenario: Scenario = {
+export const iopfScenario: Scenario<IopfWorkload> = {
   name: 'iopf',
   description: 'IOPF page-request handling: PRI page requests, page-request queue, group assembly, workqueue, handle_mm_fault, page responses',
   parameters: [
@@ -90,8 +90,9 @@ export const iopfScenario: Scenario = {
     noLostPage,
     mmLockExclusion,
   ],
+  workload: iopfWorkload,
   // Variants substitute guards in the machines (their `provide`); the world applies them.
-  build(p, _bug, data) {
+  build(p, _bug, _data, workload) {
     const nDev = Number(p.devices);
     const devs = [...Array(nDev).keys()].map((i) => `dev${i}`);
     const kworkers = [...Array(Number(p.kworkers)).keys()].map((i) => `kworker${i}`);
@@ -106,11 +107,11 @@ export const iopfScenario: Scenario = {
       { name: FAULT_SPINLOCK, kind: 'spinlock' },
     ];
     devs.forEach((dev, i) => {
-      const w = deviceWorkload(dev, i, p, data);
+      const w = workload.devices[i];
       actors.push({
         id: dev,
         kind: deviceKind,
-        input: { id: dev, iommu: 'iommu', driver: drivers[dev], pasid: w.pasid, script: w.script, limit: Number(p.outstanding), unplugAfter: w.unplugAfter, stopMode: w.stopMode },
+        input: { id: dev, iommu: 'iommu', driver: drivers[dev], pasid: boundPasid(i), script: deviceScript(dev, i, w, p), limit: Number(p.outstanding), unplugAfter: w.unplugAfter, stopMode: w.stop },
       });
     });
     actors.push({ id: 'iommu', kind: iommuKind, input: { id: 'iommu', depth: Number(p.prqDepth), faultParams, drivers } });
@@ -136,7 +137,7 @@ export const iopfScenario: Scenario = {
       const detaching = Number(p.rebinds) > 0 ? nDev - iommufdFrom : 0;
       actors.push({ id: 'vmm', kind: vmmKind, input: { id: 'vmm', fault: 'iommufd', devices: detaching } });
     }
-    actors.push({ id: 'proc', kind: processKind, input: { id: 'proc', ops: processOps(p, data) } });
+    actors.push({ id: 'proc', kind: processKind, input: { id: 'proc', ops: processOps(workload.process) } });
     const pages = Number(p.pages);
     return {
       actors,

@@ -3,6 +3,7 @@
  * reported, the exploration goes on, and its schedule replays to the same error. A model bug
  * never reads as a kernel race.
  */
+import type { IopfWorkload } from '../../systems/iopf/workload.ts';
 import { describe, expect, it } from 'vitest';
 import { explore } from '../../core/explore.ts';
 import type { Scenario } from '../../core/model/scenario.ts';
@@ -16,11 +17,11 @@ const o = { params: iopfDefaults(), bug: null, runs: 10, seed: 9, strategy: 'ran
 describe('errored runs', () => {
   it('a world that fails to build: reported at step -1, the other runs unchanged', () => {
     let builds = 0;
-    const flaky: Scenario = {
+    const flaky: Scenario<IopfWorkload> = {
       ...iopfScenario,
-      build(p, bug, data) {
+      build(p, bug, data, w) {
         if (++builds === 4) throw new Error('model bug: boom\n    at somewhere');
-        return iopfScenario.build(p, bug, data);
+        return iopfScenario.build(p, bug, data, w);
       },
     };
     const r = explore({ ...o, scenario: flaky });

@@ -9,13 +9,17 @@
 import { type ExploreOptions, type RangeResult, type RunRange } from '../../core/explore.ts';
 import { createRuntime } from '../../core/modes.ts';
 import type { ExecRuntime } from '../../core/model/executor.ts';
+import type { Scenario } from '../../core/model/scenario.ts';
 import { scenarios } from '../../systems/index.ts';
+import { loadScenarioModule } from '../scenarioModule.ts';
 import { driveRange } from './drive.ts';
 
 /** What a worker needs to run a batch: the exploration's options, with the scenario by name. */
 export type BatchSpec = Omit<ExploreOptions, 'scenario' | 'onRun' | 'mode' | 'runtime'> & {
   scenario: string;
   mode: string;
+  /** A user's scenario module (absolute path) to load instead of a built-in scenario. */
+  module?: string;
 };
 
 export interface BatchTask {
@@ -32,17 +36,17 @@ export const laneWord = (lane: number) => 1 + lane;
 
 let runtime: { key: string; rt: Promise<ExecRuntime> } | null = null;
 
-function runtimeFor(spec: BatchSpec): Promise<ExecRuntime> {
-  const key = `${spec.scenario}/${spec.mode}/${JSON.stringify(spec.params)}`;
-  if (runtime?.key !== key) runtime = { key, rt: createRuntime(scenarios[spec.scenario], spec.mode, spec.params) };
+function runtimeFor(scenario: Scenario, spec: BatchSpec): Promise<ExecRuntime> {
+  const key = `${spec.module ?? ''}/${spec.scenario}/${spec.mode}/${JSON.stringify(spec.params)}`;
+  if (runtime?.key !== key) runtime = { key, rt: createRuntime(scenario, spec.mode, spec.params) };
   return runtime.rt;
 }
 
 export default async function batch(t: BatchTask): Promise<RangeResult> {
   const ctl = new Int32Array(t.ctl);
-  const scenario = scenarios[t.spec.scenario];
+  const scenario = t.spec.module ? await loadScenarioModule(t.spec.module) : scenarios[t.spec.scenario];
   if (!scenario) throw new Error(`unknown scenario ${t.spec.scenario}`);
-  const rt = await runtimeFor(t.spec);
+  const rt = await runtimeFor(scenario, t.spec);
   const lane = laneWord(t.lane);
   Atomics.store(ctl, lane, t.range.from);
   const o: ExploreOptions = {
@@ -58,6 +62,7 @@ export default async function batch(t: BatchTask): Promise<RangeResult> {
     runtime: rt,
     replayable: t.spec.replayable,
     engine: t.spec.engine,
+    workload: t.spec.workload,
     delays: t.spec.delays,
     coverage: t.spec.coverage,
     onRun: (i) => {

@@ -13,6 +13,8 @@ export interface DriveHooks {
   /** Checked between chunks with the next run index; true stops. */
   shouldStop?: (next: number) => boolean;
   chunk?: number;
+  /** After each chunk: the chunks so far (in run order) and the next run index (checkpoints). */
+  onChunk?: (parts: readonly RangeResult[], next: number) => void;
 }
 
 export async function driveRange(o: ExploreOptions, range: RunRange, hooks: DriveHooks = {}): Promise<RangeResult> {
@@ -26,6 +28,7 @@ export async function driveRange(o: ExploreOptions, range: RunRange, hooks: Driv
     const r = exploreRange(o, { from: next, to: Math.min(range.to, next + chunk) }, strategy, cov);
     parts.push(r);
     next = r.next;
+    hooks.onChunk?.(parts, next);
     if (r.failing || r.saturated) break;
     if (o.runtime && !o.runtime.healthy()) await o.runtime.heal();
     // Outside every run: lets signal handlers and pool callbacks run.

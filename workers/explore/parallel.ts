@@ -14,10 +14,10 @@
 import { Piscina } from 'piscina';
 import { type ExploreOptions, type ExploreResult, type RangeResult, type RunRange, emptyRange, finishExplore, runRange } from '../../core/explore.ts';
 import { runSeed } from '../../core/prng.ts';
-import { workerExecArgv } from '../tsx.ts';
+import { workerExecArgv, workerFile } from '../tsx.ts';
 import { type BatchSpec, type BatchTask, LIMIT, laneWord } from './batch.ts';
 
-const BATCH = new URL('./batch.ts', import.meta.url).href;
+const BATCH = workerFile(new URL('./batch.ts', import.meta.url));
 
 export interface ParallelHooks {
   /** Abort: stop after the runs in progress and return the prefix done so far. */
@@ -28,7 +28,20 @@ export interface ParallelHooks {
   onPool?: (pool: Piscina, ctl: Int32Array) => void;
   /** A pool from createBatchPool to use (and leave running) instead of a new one: warm benchmarks. */
   pool?: Piscina;
+  /** The first run to execute (a resumed exploration): runs [from, runs). Default 0. */
+  from?: number;
+  /** The result of the runs [0, from) (a resumed exploration), combined first. */
+  before?: RangeResult;
+  /** A user's scenario module (absolute path) the workers load instead of a built-in scenario. */
+  module?: string;
+  /** Every PROGRESS_MS of wall clock (display only): runs finished so far, counting those of `from`. */
+  onProgress?: (done: number, violations: number, errored: number) => void;
+  /** After each finished batch: the results covering [from, ...) without a gap, in run order (checkpoints). */
+  onPrefix?: (parts: readonly RangeResult[]) => void;
 }
+
+/** How often onProgress is called (wall clock, for the display only). */
+const PROGRESS_MS = 200;
 
 /** A pool of `workers` threads running batches (batch.ts). */
 export function createBatchPool(workers: number): Piscina {
@@ -41,6 +54,8 @@ export function createBatchPool(workers: number): Piscina {
 export interface ParallelOutcome {
   result: ExploreResult;
   interrupted: boolean;
+  /** The ranges finishExplore combined, [from, ...) in run order: what a checkpoint records. */
+  parts: RangeResult[];
 }
 
 interface Done {
@@ -81,23 +96,44 @@ export async function exploreParallel(o: ExploreOptions, workers: number, hooks:
     mode: o.mode ?? 'inline',
     replayable: o.replayable,
     ...(o.engine ? { engine: o.engine } : {}),
+    ...(o.workload !== undefined ? { workload: o.workload } : {}),
+    ...(hooks.module ? { module: hooks.module } : {}),
     ...(o.delays !== undefined ? { delays: o.delays } : {}),
     ...(o.coverage ? { coverage: true } : {}),
   };
   const lanes = workers * 2;
   const ctl = new Int32Array(new SharedArrayBuffer(4 * (1 + lanes)));
   const whole = runRange(o);
+  // A resumed exploration starts where its checkpoint stopped (inside this shard's runs).
+  const from = Math.max(whole.from, hooks.from ?? whole.from);
   ctl[LIMIT] = whole.to;
   const pool = hooks.pool ?? createBatchPool(workers);
   hooks.onPool?.(pool, ctl);
 
-  const queue = planBatches(whole.to, workers, hooks.batchSize, whole.from);
+  const queue = planBatches(whole.to, workers, hooks.batchSize, from);
   const done: Done[] = [];
   const free = [...Array(lanes).keys()];
   const inFlight = new Map<number, Promise<{ lane: number; range: RunRange; ok: boolean; value: unknown }>>();
   const stop = () => Atomics.store(ctl, LIMIT, 0);
   let failedStarts = 0;
   hooks.signal?.addEventListener('abort', stop, { once: true });
+  const inFlightRanges = new Map<number, { lane: number; range: RunRange }>();
+  // Progress for the display: finished batches plus the lanes' progress words (wall clock only).
+  const progress = hooks.onProgress;
+  const ticker = progress
+    ? setInterval(() => {
+        let n = from;
+        let violations = 0;
+        let errored = 0;
+        for (const d of done) {
+          n += d.result.runs + d.result.errored.length;
+          errored += d.result.errored.length;
+          if (d.result.failing) violations++;
+        }
+        for (const f of inFlightRanges.values()) n += Math.max(0, Atomics.load(ctl, laneWord(f.lane)) - f.range.from);
+        progress(Math.min(n, o.runs), violations, errored);
+      }, PROGRESS_MS)
+    : null;
 
   try {
     for (;;) {
@@ -106,6 +142,7 @@ export async function exploreParallel(o: ExploreOptions, workers: number, hooks:
         const range = queue.shift()!;
         const lane = free.shift()!;
         Atomics.store(ctl, laneWord(lane), range.from);
+        inFlightRanges.set(lane, { lane, range });
         const task: BatchTask = { spec, range, lane, ctl: ctl.buffer as SharedArrayBuffer };
         inFlight.set(
           lane,
@@ -118,12 +155,14 @@ export async function exploreParallel(o: ExploreOptions, workers: number, hooks:
       if (inFlight.size === 0) break;
       const s = await Promise.race(inFlight.values());
       inFlight.delete(s.lane);
+      inFlightRanges.delete(s.lane);
       free.push(s.lane);
       if (s.ok) {
         failedStarts = 0;
         const result = s.value as RangeResult;
         done.push({ range: s.range, result });
         if (result.failing) Atomics.store(ctl, LIMIT, Math.min(Atomics.load(ctl, LIMIT), result.failing.run + 1));
+        hooks.onPrefix?.(prefix(done, from));
         continue;
       }
       // The worker threw, was aborted or died: the run it was on is errored, the others run again.
@@ -140,11 +179,13 @@ export async function exploreParallel(o: ExploreOptions, workers: number, hooks:
       queue.sort((a, b) => a.from - b.from);
     }
   } finally {
+    if (ticker) clearInterval(ticker);
     hooks.signal?.removeEventListener('abort', stop);
     if (!hooks.pool) await pool.destroy();
   }
 
-  return { result: finishExplore(o, prefix(done, whole.from)), interrupted: Boolean(hooks.signal?.aborted) };
+  const parts = prefix(done, from);
+  return { result: finishExplore(o, hooks.before ? [hooks.before, ...parts] : parts), interrupted: Boolean(hooks.signal?.aborted), parts };
 }
 
 /** The batches' results in run order, as far as they cover [from, ...) without a gap. */

@@ -6,7 +6,7 @@
  * the runtime reports itself unhealthy, and heal() starts a replacement between runs.
  */
 import { Piscina } from 'piscina';
-import { workerExecArgv } from '../../../workers/tsx.ts';
+import { workerExecArgv, workerFile } from '../../../workers/tsx.ts';
 import type { LockPort } from '../../../core/model/locks.ts';
 import type { MemoryPort } from '../memory.ts';
 import type { MmMode, MmRuntime, RunMemory } from '../runtime.ts';
@@ -21,7 +21,7 @@ const waitAsync = (Atomics as unknown as {
   waitAsync(a: Int32Array, i: number, v: number, t: number): { async: boolean; value: Promise<string> | string };
 }).waitAsync;
 
-const FAULT_THREAD = new URL('./faultThread.ts', import.meta.url).href;
+const FAULT_THREAD = workerFile(new URL('./faultThread.ts', import.meta.url));
 
 /** Free mode's default spin before each step of a fault (iterations, drawn uniformly up to this). */
 export const DEFAULT_JITTER = 20000;

@@ -36,7 +36,7 @@ describe('IOPF bug variants', () => {
 
   it('every variant substitutes guards or actions the machines of the scenario have, and nothing else', () => {
     const data = { int: () => 0, chance: () => false, fault: () => false };
-    const kinds = new Map(iopfScenario.build(iopfDefaults(), null, data).actors.map((a) => [a.kind.kind, a.kind]));
+    const kinds = new Map(iopfScenario.build(iopfDefaults(), null, data, iopfScenario.workload!.draw(iopfDefaults(), data)).actors.map((a) => [a.kind.kind, a.kind]));
     for (const b of iopfScenario.bugs) {
       const provide = Object.entries(b.provide ?? {});
       expect(provide.length, `${b.name} substitutes nothing`).toBeGreaterThan(0);
