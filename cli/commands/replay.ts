@@ -11,6 +11,7 @@ import { createRuntime, modeNames, replayable } from '../../core/modes.ts';
 import { checkParams, findBug, scenarioOfRepro } from '../params.ts';
 import { reproWorkload } from '../workload.ts';
 import { fail, parseEngine } from '../usage.ts';
+import type { EngineName } from '../../core/engine/engine.ts';
 
 export async function replayCommand(file: string, f: { trace?: string; engine?: string; json?: boolean }): Promise<number> {
   const engine = parseEngine(f.engine);
@@ -21,7 +22,7 @@ export async function replayCommand(file: string, f: { trace?: string; engine?: 
     if (e instanceof ReproError) fail(e.message);
     throw e;
   }
-  const { report, code, lines } = await replayRepro(repro, file, f);
+  const { report, code, lines } = await replayRepro(repro, file, { ...f, engine });
   if (f.json) process.stdout.write(JSON.stringify(report) + '\n');
   process.stderr.write(lines.join('\n') + '\n');
   return code;
@@ -37,7 +38,7 @@ export interface ReplayReport {
 }
 
 /** Replay a (validated) repro: the report, the exit code and the human lines. */
-export async function replayRepro(repro: Repro, file: string, f: { trace?: string }): Promise<{ report: ReplayReport; code: number; lines: string[] }> {
+export async function replayRepro(repro: Repro, file: string, f: { trace?: string; engine?: EngineName }): Promise<{ report: ReplayReport; code: number; lines: string[] }> {
   const { scenario } = await scenarioOfRepro(repro, file);
   const bug = findBug(scenario, repro.bug ?? undefined);
   const params = checkParams(scenario, repro.parameters, file);
@@ -56,7 +57,7 @@ export async function replayRepro(repro: Repro, file: string, f: { trace?: strin
   const runtime = await createRuntime(scenario, mode, params);
   let r;
   try {
-    const target = { scenario, params, bug, maxSteps: repro.maxSteps, runtime, engine, workload };
+    const target = { scenario, params, bug, maxSteps: repro.maxSteps, runtime, engine: f.engine, workload };
     r = out ? replayFullTrace(target, repro.schedule, { repro: file }, (l) => out!.write(l + '\n')) : replaySchedule(target, repro.schedule);
   } finally {
     await runtime.close();
