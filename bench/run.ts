@@ -115,3 +115,24 @@ if (process.env.BENCH_TABLE !== '0') {
   const { benchExplore } = await import('./explore.ts');
   benchExplore();
 }
+
+// The four newer systems' design-cost tables (and runs-to-find per variant), each from its own
+// bench module run as a child process so its figures print as it goes. The defaults keep the
+// whole bench in minutes; each module's own variables give the issue-sized figures (20,000 runs):
+// BENCH_DIRTY_RUNS/BENCH_DIRTY_FIND, TCE_COST_RUNS/TCE_FIND_RUNS/TCE_CLEAN_RUNS,
+// IFF_RUNS/IFF_FIND_RUNS, BENCH_VFIO_RUNS/BENCH_VFIO_FIND_RUNS. BENCH_SYSTEMS=0 skips them.
+if (process.env.BENCH_SYSTEMS !== '0') {
+  const systems: [string, Record<string, string>][] = [
+    ['dirty', { BENCH_DIRTY_RUNS: '300' }],
+    ['vfio-scope', { BENCH_VFIO_RUNS: '300', BENCH_VFIO_FIND_RUNS: '2000' }],
+    ['tce', { TCE_BENCH_ONLY: 'costs,finds', TCE_COST_RUNS: '300', TCE_FIND_RUNS: '2000' }],
+    ['iommufd-flush', { IFF_RUNS: '300', IFF_FIND_RUNS: '2000' }],
+  ];
+  for (const [name, defaults] of systems) {
+    console.log(`\n== ${name} (bench/${name}.ts)`);
+    execFileSync(process.execPath, ['--single-threaded-gc', '--import', 'tsx', fileURLToPath(new URL(`./${name}.ts`, import.meta.url))], {
+      env: { ...defaults, ...process.env },
+      stdio: 'inherit',
+    });
+  }
+}

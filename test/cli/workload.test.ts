@@ -83,7 +83,7 @@ describe('bad workload files: one line naming the field, the value and what is a
     ['unplug.json', dev([{ page: 1 }], { unplugAfter: 5 }), /devices\[0\]\.unplugAfter: 5 is not allowed; a number of requests from 0 to 1/],
     ['devices.json', { ...dev([{ page: 1 }]), parameters: { devices: 2 } }, /workload\.devices: 1 device\(s\) but parameter devices is 2/],
     ['param.json', { ...dev([{ page: 1 }]), parameters: { prqDepth: 0 } }, /parameters prqDepth: "0" is not allowed; a whole number from 1 to 4096/],
-    ['scenario.json', { scenario: 'dirty', workload: {} }, /unknown scenario "dirty"/],
+    ['scenario.json', { scenario: 'no-such-system', workload: {} }, /unknown scenario "no-such-system"/],
     ['envelope.json', { scenario: 'iopf', workload: {}, extra: 1 }, /unknown field "extra"; a workload file has the fields scenario, description, parameters, workload/],
     ['array.json', [1], /not a workload file \(expected a JSON object/],
     ['json.json', '{"scenario": ', /is not valid JSON/],

@@ -1,9 +1,10 @@
 /** A repro of an IOPF bug variant, its inspector and its full trace, made once per test file. */
-import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FullTrace } from '../../core/fullTrace.ts';
+import type { StepRecord } from '../../core/model/monitor.ts';
+import { TraceHasher } from '../../core/trace.ts';
 import { cli, type CliResult } from '../helpers.ts';
 
 export interface Fixture {
@@ -36,14 +37,20 @@ export function statesAt(trace: FullTrace, k: number): Record<string, string> {
   return out;
 }
 
-/** The trace hash recomputed from the step lines with their contexts taken out. */
+/**
+ * The trace hash recomputed from the written trace alone: each step line's compact record (its
+ * time, step key, state after, messages sent, observation kinds, lock events; core/trace.ts),
+ * then the header schedule's data choices. Contexts and shared views are not part of it.
+ */
 export function hashWithoutContexts(tracePath: string): string {
-  const h = createHash('sha256');
-  const lines = readFileSync(tracePath, 'utf8').trim().split('\n').slice(1, -1);
-  for (const l of lines) {
-    const { context: _context, shared: _shared, ...rest } = JSON.parse(l);
-    h.update(JSON.stringify(rest));
-    h.update('\n');
+  const h = new TraceHasher();
+  const lines = readFileSync(tracePath, 'utf8').trim().split('\n');
+  const header = JSON.parse(lines[0]).header as FullTrace['header'];
+  for (const l of lines.slice(1, -1)) {
+    // Empty lists are left out of a written line.
+    const s = JSON.parse(l);
+    h.add({ ...s, sent: s.sent ?? [], obs: s.obs ?? [], locks: s.locks ?? [] } as StepRecord);
   }
-  return h.digest('hex');
+  h.addData(header.schedule.data.map((d) => d.value));
+  return h.digest();
 }

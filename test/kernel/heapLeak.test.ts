@@ -84,6 +84,7 @@ describe('every registered scenario', () => {
     const pending: Record<string, string> = {
       dirty: 'its alloc observations name owners ("vmm#1") that are neither actors nor allocated objects, so every table reads as unreachable',
       'iommufd-flush': 'clean with it over 150 PCT runs (seed 3), but its variants were not re-run with it: hook it with that check',
+      tce: 'merged after the monitor: its pins, regions and TCE levels are counted by its own monitors (pins-balance, region-mapped, one-level-page-per-slot, no-leak-on-release) and do not report alloc/free/get/put yet',
       'vfio-scope': 'reports no heap observations yet (its pin-balance/group-ref-balance count references), and its test wants a variant each monitor catches alone',
     };
     for (const sc of Object.values(scenarios)) {

@@ -14,6 +14,10 @@
  * of its group (a SUCCESS needs a result for every fault). Groups delivered to userspace
  * (iommufd) carry the VMM's code: the kernel only passes it on, so they are not judged here.
  *
+ * Page presence is judged from the PTE events in the step records (inline and turnstile modes);
+ * in free mode those events are in the threads' stamped history instead, so presence is left to
+ * the mm's history check there.
+ *
  * Reads: PAGE_REQ (each request's address and access), group-assembled (a group's faults),
  * RUN_GROUP / DELIVER (which handler took a group), fault-handled (handle_mm_fault's result),
  * pte-set / pte-zap / pte-protect (the page table), page-response.
@@ -110,6 +114,11 @@ function judge(st: State, gid: string, code: string, path: string): string | nul
       }
       const [addr, access] = st.reqs.get(id) ?? [0, 0];
       const page = pageOf(addr);
+      // A page no step ever showed a PTE event for is not judged: in the mm's free mode the
+      // threads' memory events are in the stamped history (judged after the run by the mm's own
+      // monitors), not in the step records; inline and turnstile file every PTE event under its
+      // step, and a successful handle_mm_fault leaves one for its page.
+      if (!st.ptes.has(page) && !st.removed.has(page)) continue;
       const prot = st.ptes.get(page) ?? 0;
       const since = st.removed.get(page) ?? -1;
       if ((prot & access) !== access && since <= r.step) {
