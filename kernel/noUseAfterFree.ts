@@ -38,7 +38,7 @@ export function useAfterFreeMonitor(objects: string): Monitor {
                   messages: rec.delivered ? [rec.delivered.id] : [],
                 };
               }
-              if (o.what === 'free') freed.set(o.obj, { step: rec.i, by: String(o.by) });
+              if (o.what === 'free') freed.set(o.obj, { step: rec.i, by: `${o.actor} (${o.by})` });
             }
             return null;
           },

@@ -173,7 +173,7 @@ describe('no-use-after-free', () => {
   it('fails on a use of a freed area and on a double free', () => {
     const a = [o('alloc', { obj: 'A0', by: 'iopt_area_alloc' }), o('free', { obj: 'A0', by: 'iopt_abort_area' })];
     expect(feed(noUseAfterFree, [step(0, a), step(1, [o('use', { obj: 'A0', by: 'iopt_area_contig_done' }, 'access0')])])?.message).toMatch(
-      /use after free: access0 \(iopt_area_contig_done\) touched A0, freed at step 0 by vmm0: iopt_abort_area/,
+      /use after free: access0 \(iopt_area_contig_done\) touched A0, freed at step 0 by vmm0 \(iopt_abort_area\)/,
     );
     expect(feed(noUseAfterFree, [step(0, a), step(1, [o('free', { obj: 'A0', by: 'x' })])])?.message).toMatch(/double free/);
   });

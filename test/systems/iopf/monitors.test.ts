@@ -159,7 +159,7 @@ describe('no-use-after-free', () => {
   const o = (i: number, what: string, obj: string, by = 'p') => step(i, { obs: [obs('kw', { what, obj, by })] });
   it('fails on a use after free and on a double free', () => {
     expect(feed(noUseAfterFree, [o(0, 'alloc', 'g1'), o(1, 'free', 'g1', 'iopf_free_group'), o(2, 'use', 'g1', 'handle')])?.message).toBe(
-      'use after free: kw (handle) touched g1, freed at step 1 by iopf_free_group',
+      'use after free: kw (handle) touched g1, freed at step 1 by kw (iopf_free_group)',
     );
     expect(feed(noUseAfterFree, [o(0, 'free', 'g1'), o(1, 'free', 'g1')])?.message).toMatch(/^double free/);
   });
