@@ -1,4 +1,5 @@
 /** Scenario lookup (a built-in name or a user's module) and `--set key=value` parsing against the scenario's parameter specs. */
+import { allowedText } from '../core/model/define.ts';
 import { dirname, relative, resolve } from 'node:path';
 import { scenarios } from '../systems/index.ts';
 import { ScenarioModuleError, isModulePath, loadScenarioModule } from '../workers/scenarioModule.ts';
@@ -94,15 +95,5 @@ function parseValue(spec: ParamSpec, raw: string, where = '--set'): ParamValue {
   }
 }
 
-export function describe(spec: ParamSpec): string {
-  switch (spec.type) {
-    case 'boolean':
-      return 'true or false';
-    case 'enum':
-      return `one of ${spec.values!.join(', ')}`;
-    case 'int':
-      return `a whole number from ${spec.min} to ${spec.max}`;
-    case 'number':
-      return `a number from ${spec.min} to ${spec.max}`;
-  }
-}
+/** What a parameter allows, in words: the scenario definitions' own wording (core/model/define.ts). */
+export const describe = allowedText;

@@ -144,7 +144,8 @@ function fits(spec: ParamSpec, v: unknown): boolean {
   }
 }
 
-function allowedText(spec: ParamSpec): string {
+/** What a parameter allows, in words (scenario checks, `--set` errors, `list`). */
+export function allowedText(spec: ParamSpec): string {
   switch (spec.type) {
     case 'boolean':
       return 'true or false';

@@ -118,7 +118,9 @@ export async function exploreParallel(o: ExploreOptions, workers: number, hooks:
   let failedStarts = 0;
   hooks.signal?.addEventListener('abort', stop, { once: true });
   const inFlightRanges = new Map<number, { lane: number; range: RunRange }>();
-  // Progress for the display: finished batches plus the lanes' progress words (wall clock only).
+  // Progress for the display: finished batches plus the lanes' progress words. A real timer on
+  // purpose, outside every run: it only reads counters the runs write and calls the display's
+  // sink; no run, result, digest or batch plan depends on when (or whether) it fires.
   const progress = hooks.onProgress;
   const ticker = progress
     ? setInterval(() => {

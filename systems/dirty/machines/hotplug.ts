@@ -5,7 +5,7 @@
  * partialUnmap=true it also makes an in-kernel iommu_unmap of one page of a block (the
  * pre-6.13 split_blk_unmap path, or today's refusal). Paths: ../paths/ioctl.ts.
  */
-import { type IoctlLocal, IOCTL_BEHAVIOURS, ioctlStep, startOp } from '../paths/ioctl.ts';
+import { type IoctlLocal, IOCTL_BEHAVIOURS, ioctlLocal, ioctlStep } from '../paths/ioctl.ts';
 import type { DirtyCfg, HotplugOp } from '../types.ts';
 import { stateOfPhase, threadKind } from './thread.ts';
 
@@ -47,7 +47,5 @@ export const hotplugKind = threadKind<IoctlLocal>({
 });
 
 export function hotplugInput(id: string, ops: HotplugOp[], bitmapOffset: number, splitter: string, cfg: DirtyCfg): IoctlLocal {
-  const l: IoctlLocal = { id, phase: '', next: null, waits: null, ops, i: 0, n: 0, bitmapOffset, splitter, signalsDone: true, map: null, unmap: null, getOp: null, get: null, set: null, pu: null, aborted: false };
-  startOp(l, cfg.vfio);
-  return l;
+  return ioctlLocal(id, ops, bitmapOffset, splitter, cfg.vfio, true);
 }

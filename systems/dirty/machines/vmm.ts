@@ -5,7 +5,7 @@
  * does per section; on -EINVAL it asks again for what is still mapped, on another error it aborts
  * the migration), and a fence before its final round (QUIESCE). Paths: ../paths/ioctl.ts.
  */
-import { type IoctlLocal, IOCTL_BEHAVIOURS, ioctlStep, startOp } from '../paths/ioctl.ts';
+import { type IoctlLocal, IOCTL_BEHAVIOURS, ioctlLocal, ioctlStep } from '../paths/ioctl.ts';
 import type { DirtyCfg, VmmOp } from '../types.ts';
 import { stateOfPhase, threadKind } from './thread.ts';
 
@@ -50,7 +50,5 @@ export const vmmKind = threadKind<IoctlLocal>({
 });
 
 export function vmmInput(id: string, ops: VmmOp[], bitmapOffset: number, splitter: string, cfg: DirtyCfg): IoctlLocal {
-  const l: IoctlLocal = { id, phase: '', next: null, waits: null, ops, i: 0, n: 0, bitmapOffset, splitter, signalsDone: false, map: null, unmap: null, getOp: null, get: null, set: null, pu: null, aborted: false };
-  startOp(l, cfg.vfio);
-  return l;
+  return ioctlLocal(id, ops, bitmapOffset, splitter, cfg.vfio, false);
 }

@@ -168,6 +168,17 @@ export const IOCTL_BEHAVIOURS = {
 // Op dispatch
 
 /** Set the thread up for its next operation (no shared state is read: that is the op's first step). */
+/**
+ * The local state of a thread that runs ioctl paths (the VMM, the hotplug thread), at its first
+ * op. `signalsDone`: the thread tells the others when it has finished (hotplug does; the VMM
+ * waits for them instead).
+ */
+export function ioctlLocal(id: string, ops: IoctlLocal['ops'], bitmapOffset: number, splitter: string, vfio: boolean, signalsDone: boolean): IoctlLocal {
+  const l: IoctlLocal = { id, phase: '', next: null, waits: null, ops, i: 0, n: 0, bitmapOffset, splitter, signalsDone, map: null, unmap: null, getOp: null, get: null, set: null, pu: null, aborted: false };
+  startOp(l, vfio);
+  return l;
+}
+
 export function startOp(l: IoctlLocal, vfio: boolean): void {
   l.map = l.unmap = l.getOp = l.get = l.set = l.pu = null;
   l.waits = null;
