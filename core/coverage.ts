@@ -92,6 +92,12 @@ export class Coverage {
   private readonly states = new Map<string, Set<string>>();
   private readonly transitions = new Map<string, Set<string>>();
   private readonly triples = new Map<string, Set<string>>();
+  /**
+   * (before, event, after) already accounted for, per kind: what they add to states and
+   * transitions is a function of them, so a repeat (most steps of a long exploration) stops at
+   * one lookup instead of parsing state paths and matching transitions again.
+   */
+  private readonly stepsSeen = new Map<string, Set<string>>();
   /** Triples seen for the first time, over the whole exploration. */
   newTriples = 0;
   /** Runs in a row that saw no new triple (--until-coverage). */
@@ -106,6 +112,7 @@ export class Coverage {
         this.states.set(m.kind.kind, new Set());
         this.transitions.set(m.kind.kind, new Set());
         this.triples.set(m.kind.kind, new Set());
+        this.stepsSeen.set(m.kind.kind, new Set());
       }
       const init = this.states.get(m.kind.kind)!;
       for (const p of leafPaths(valueOf(m.snap.value))) init.add(p);
@@ -123,6 +130,10 @@ export class Coverage {
       tr.add(t);
       this.newTriples++;
     }
+    const seenSteps = this.stepsSeen.get(kind)!;
+    const key = `${t}|${rec.after}`;
+    if (seenSteps.has(key)) return;
+    seenSteps.add(key);
     const after = leafPaths(rec.after);
     const seen = this.states.get(kind)!;
     for (const p of after) seen.add(p);
